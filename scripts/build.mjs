@@ -1,0 +1,33 @@
+// Transpiles every TypeScript file under src/, test/ and bench/ into dist/ (no bundling,
+// so stack traces and test files map one-to-one). Type checking is `npm run typecheck`.
+import { build } from 'esbuild';
+import { readdirSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+
+function walk(dir, out) {
+  let names;
+  try { names = readdirSync(join(root, dir)); } catch { return out; }
+  for (const name of names) {
+    const rel = join(dir, name);
+    if (statSync(join(root, rel)).isDirectory()) walk(rel, out);
+    else if (name.endsWith('.ts') && !name.endsWith('.d.ts')) out.push(rel);
+  }
+  return out;
+}
+
+const entryPoints = ['src', 'test', 'bench'].flatMap((d) => walk(d, []));
+await build({
+  absWorkingDir: root,
+  entryPoints,
+  outdir: 'dist',
+  outbase: '.',
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: 'inline',
+  logLevel: 'warning',
+});
+mkdirSync(join(root, 'dist'), { recursive: true });
+writeFileSync(join(root, 'dist/.stamp'), new Date().toISOString() + '\n');
