@@ -1,0 +1,13 @@
+/** The registry of every resource skiff serves. */
+import { Registry } from '../registry.js';
+import { coreResources } from './core.js';
+import { appsResources } from './apps.js';
+import { batchResources } from './batch.js';
+import { autoscalingResources } from './autoscaling.js';
+import { miscResources } from './misc.js';
+
+export function defaultRegistry(): Registry {
+  const r = new Registry();
+  for (const def of [...coreResources, ...appsResources, ...batchResources, ...autoscalingResources, ...miscResources]) r.add(def);
+  return r;
+}

@@ -1,0 +1,97 @@
+/** The HTTPS (or plain HTTP, for tests) adapter from node's http server to ApiHandler. */
+import http from 'node:http';
+import https from 'node:https';
+import type { ApiHandler } from './handler.js';
+import { errorResponse, MAX_BODY_BYTES } from './handler.js';
+import { requestEntityTooLarge } from '../api/errors.js';
+import type { ApiRequest, ApiResponse } from './request.js';
+
+export interface ListenOptions {
+  host: string;
+  port: number;
+  tls?: { cert: string; key: string };
+}
+
+function send(res: http.ServerResponse, r: ApiResponse): void {
+  if (r.stream) {
+    res.writeHead(r.status, { ...(r.headers ?? {}), 'cache-control': 'no-cache, private' });
+    let ended = false;
+    const closers: (() => void)[] = [];
+    const fire = () => {
+      if (ended) return;
+      ended = true;
+      for (const c of closers) c();
+    };
+    res.on('close', fire);
+    r.stream({
+      write: (chunk) => {
+        if (!res.writableEnded) res.write(chunk);
+      },
+      end: () => {
+        if (!res.writableEnded) res.end();
+        fire();
+      },
+      onClose: (cb) => closers.push(cb),
+    });
+    return;
+  }
+  const body = r.body ?? '';
+  res.writeHead(r.status, { ...(r.headers ?? {}), 'content-length': Buffer.byteLength(body), 'cache-control': 'no-cache, private' });
+  res.end(body);
+}
+
+async function onRequest(handler: ApiHandler, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://x');
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let tooLarge = Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES;
+  if (!tooLarge) {
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > MAX_BODY_BYTES) {
+        tooLarge = true;
+        break;
+      }
+      chunks.push(chunk as Buffer);
+    }
+  }
+  if (tooLarge) {
+    res.setHeader('connection', 'close');
+    send(res, errorResponse(requestEntityTooLarge(MAX_BODY_BYTES)));
+    req.resume();
+    return;
+  }
+  const headers: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(',') : v;
+  const apiReq: ApiRequest = {
+    method: req.method ?? 'GET',
+    path: url.pathname,
+    query: url.searchParams,
+    headers,
+    body: chunks.length ? Buffer.concat(chunks) : undefined,
+  };
+  send(res, await handler.handle(apiReq));
+}
+
+/** Starts listening; resolves with the server once bound. */
+export function listen(handler: ApiHandler, opts: ListenOptions): Promise<http.Server> {
+  const cb = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    onRequest(handler, req, res).catch((err) => {
+      if (!res.headersSent) send(res, errorResponse(err));
+      else res.destroy();
+    });
+  };
+  const server: http.Server = opts.tls ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key }, cb) : http.createServer(cb);
+  // Slow or stuck request bodies must not hold sockets forever; watches are responses, not requests.
+  server.requestTimeout = 60_000;
+  server.headersTimeout = 20_000;
+  server.keepAliveTimeout = 65_000;
+  server.maxHeadersCount = 200;
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}

@@ -1,0 +1,48 @@
+/**
+ * The transport-neutral request/response shapes of the API server. The HTTPS adapter and
+ * the in-process transport both produce an ApiRequest and consume an ApiResponse, so the
+ * code path behind them is the same.
+ */
+import type { UserInfo } from './objects.js';
+
+export interface ApiRequest {
+  method: string;
+  /** Path without the query string, e.g. /api/v1/namespaces/default/pods. */
+  path: string;
+  query: URLSearchParams;
+  /** Lower-cased header names. */
+  headers: Record<string, string | undefined>;
+  body?: Buffer;
+  /** Set by the in-process transport (trusted); otherwise authentication fills it. */
+  user?: UserInfo;
+}
+
+/** Where a streaming response (watch, follow logs) writes. */
+export interface ResponseSink {
+  write(chunk: string | Buffer): void;
+  end(): void;
+  /** Called once when the client goes away or the response ends. */
+  onClose(cb: () => void): void;
+}
+
+export interface ApiResponse {
+  status: number;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+  /** Present for streaming responses; called once with the sink. */
+  stream?: (sink: ResponseSink) => void;
+}
+
+export function jsonResponse(status: number, body: unknown | string): ApiResponse {
+  return {
+    status,
+    headers: { 'content-type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  };
+}
+
+/** Query booleans: Python sends True/False, others true/1. */
+export function queryBool(q: URLSearchParams, name: string): boolean {
+  const v = q.get(name);
+  return v !== null && /^(true|1)$/i.test(v);
+}

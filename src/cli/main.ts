@@ -1,0 +1,17 @@
+/** The `skiff` command line. One file per group of verbs; this file wires them together. */
+import { Command } from 'commander';
+import { registerClusterCommands } from './cluster.js';
+
+const program = new Command();
+program
+  .name('skiff')
+  .description('A small Kubernetes-compatible container platform')
+  .showHelpAfterError()
+  .enablePositionalOptions();
+
+registerClusterCommands(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  console.error(`skiff: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

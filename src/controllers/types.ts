@@ -1,0 +1,48 @@
+/** The shape every controller shares, and what the manager hands each one. */
+import type { Clock } from '../client/clock.js';
+import type { EventRecorder } from '../client/events.js';
+import type { SharedInformerFactory } from '../client/informer.js';
+import type { Client, ResourceRef } from '../client/types.js';
+
+/** Tunables of the controllers; every field has the upstream default. */
+export interface ControllerOptions {
+  /** ReplicaSet: most pods created or deleted in one sync (upstream BurstReplicas 500). */
+  burstReplicas?: number;
+  /** Node lifecycle: how long a node may go without renewing its lease before it is Unknown (50 s). */
+  nodeMonitorGracePeriodSeconds?: number;
+  /** Node lifecycle: how often node health is checked (5 s). */
+  nodeMonitorPeriodSeconds?: number;
+  /** Pod GC: terminated pods kept before the oldest are deleted (12,500). */
+  terminatedPodGCThreshold?: number;
+  /** Pod GC: how often it runs (20 s). */
+  podGCPeriodSeconds?: number;
+  /** Garbage collector: the resources whose ownerReferences it follows. */
+  gcResources?: readonly ResourceRef[];
+  /** Namespace controller: the namespaced resources emptied when a namespace is deleted. */
+  namespacedResources?: readonly ResourceRef[];
+  /** Controllers to run (default: all), by name. */
+  enabled?: readonly string[];
+}
+
+/** Builds an event recorder writing with `source.component` = component. */
+export type RecorderFactory = (component: string) => EventRecorder;
+
+/** Everything a controller needs; built by the manager (or by a test). */
+export interface ControllerContext {
+  client: Client;
+  informers: SharedInformerFactory;
+  recorder: RecorderFactory;
+  clock: Clock;
+  options: ControllerOptions;
+  log?: (msg: string) => void;
+}
+
+/** A running controller. */
+export interface Controller {
+  readonly name: string;
+  /** Waits for its informers to sync, then runs `workers` workers; resolves after stop(). */
+  run(workers: number): Promise<void>;
+  stop(): void;
+}
+
+export type ControllerFactory = (ctx: ControllerContext) => Controller;

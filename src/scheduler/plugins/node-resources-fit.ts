@@ -1,0 +1,207 @@
+/**
+ * NodeResourcesFit: the node must have room for the pod's requests (cpu, memory,
+ * ephemeral-storage, extended resources) and a free pod slot. Scoring follows the
+ * configured strategy; the default, LeastAllocated, favours emptier nodes.
+ */
+import type { Node, Pod } from 'kubernetes-types/core/v1.js';
+import {
+  ActionType,
+  Code,
+  MAX_NODE_SCORE,
+  Status,
+  type CycleState,
+  type EnqueueExtensions,
+  type FilterPlugin,
+  type PreScorePlugin,
+  type Result,
+  type ScorePlugin,
+} from '../framework.js';
+import { PodInfo, Resource, type NodeInfo } from '../node-info.js';
+import { asNode, asPod } from './helpers.js';
+
+export const NAME = 'NodeResourcesFit';
+
+/** Why the pod does not fit, as upstream InsufficientResource. */
+export interface InsufficientResource {
+  resourceName: string;
+  reason: string;
+  requested: number;
+  used: number;
+  capacity: number;
+  /** Even an empty node could not hold the request: preemption cannot help. */
+  unresolvable: boolean;
+}
+
+/** Upstream fitsRequest: every resource the node lacks, in upstream's order. */
+export function fitsRequest(podRequest: Resource, nodeInfo: NodeInfo): InsufficientResource[] {
+  const out: InsufficientResource[] = [];
+  const alloc = nodeInfo.allocatable;
+  const used = nodeInfo.requested;
+  const allowedPods = alloc.allowedPodNumber;
+  if (nodeInfo.pods.length + 1 > allowedPods) {
+    out.push({ resourceName: 'pods', reason: 'Too many pods', requested: 1, used: nodeInfo.pods.length, capacity: allowedPods, unresolvable: false });
+  }
+  if (podRequest.milliCPU === 0 && podRequest.memory === 0 && podRequest.ephemeralStorage === 0 && (!podRequest.scalar || podRequest.scalar.size === 0)) {
+    return out;
+  }
+  if (podRequest.milliCPU > 0 && podRequest.milliCPU > alloc.milliCPU - used.milliCPU) {
+    out.push({
+      resourceName: 'cpu',
+      reason: 'Insufficient cpu',
+      requested: podRequest.milliCPU,
+      used: used.milliCPU,
+      capacity: alloc.milliCPU,
+      unresolvable: podRequest.milliCPU > alloc.milliCPU,
+    });
+  }
+  if (podRequest.memory > 0 && podRequest.memory > alloc.memory - used.memory) {
+    out.push({
+      resourceName: 'memory',
+      reason: 'Insufficient memory',
+      requested: podRequest.memory,
+      used: used.memory,
+      capacity: alloc.memory,
+      unresolvable: podRequest.memory > alloc.memory,
+    });
+  }
+  if (podRequest.ephemeralStorage > 0 && podRequest.ephemeralStorage > alloc.ephemeralStorage - used.ephemeralStorage) {
+    out.push({
+      resourceName: 'ephemeral-storage',
+      reason: 'Insufficient ephemeral-storage',
+      requested: podRequest.ephemeralStorage,
+      used: used.ephemeralStorage,
+      capacity: alloc.ephemeralStorage,
+      unresolvable: podRequest.ephemeralStorage > alloc.ephemeralStorage,
+    });
+  }
+  if (podRequest.scalar) {
+    for (const [name, q] of podRequest.scalar) {
+      if (q === 0) continue;
+      const a = alloc.scalar?.get(name) ?? 0;
+      const u = used.scalar?.get(name) ?? 0;
+      if (q > a - u) {
+        out.push({ resourceName: name, reason: `Insufficient ${name}`, requested: q, used: u, capacity: a, unresolvable: q > a });
+      }
+    }
+  }
+  return out;
+}
+
+export type ScoringStrategy = 'LeastAllocated' | 'MostAllocated';
+
+export interface NodeResourcesFitArgs {
+  scoringStrategy?: { type?: ScoringStrategy; resources?: { name: string; weight: number }[] };
+}
+
+/** Upstream leastRequestedScore. */
+export function leastRequestedScore(requested: number, capacity: number): number {
+  if (capacity === 0 || requested > capacity) return 0;
+  return Math.trunc(((capacity - requested) * MAX_NODE_SCORE) / capacity);
+}
+
+/** Upstream mostRequestedScore. */
+export function mostRequestedScore(requested: number, capacity: number): number {
+  if (capacity === 0) return 0;
+  if (requested > capacity) requested = capacity;
+  return Math.trunc((requested * MAX_NODE_SCORE) / capacity);
+}
+
+/**
+ * Allocatable and requested-after-placement for one resource, as upstream
+ * calculateResourceAllocatableRequest. `useRequested` false uses non-zero defaults.
+ */
+export function allocatableAndRequested(nodeInfo: NodeInfo, pod: PodInfo, resource: string, useRequested: boolean): [number, number] {
+  switch (resource) {
+    case 'cpu':
+      return [nodeInfo.allocatable.milliCPU, (useRequested ? nodeInfo.requested.milliCPU : nodeInfo.nonZeroMilliCPU) + (useRequested ? pod.request.milliCPU : pod.nonZeroMilliCPU)];
+    case 'memory':
+      return [nodeInfo.allocatable.memory, (useRequested ? nodeInfo.requested.memory : nodeInfo.nonZeroMemory) + (useRequested ? pod.request.memory : pod.nonZeroMemory)];
+    default: {
+      const podReq = pod.request.getNamed(resource);
+      // A scalar resource the pod does not ask for does not influence the score.
+      if (podReq === 0 && resource !== 'ephemeral-storage') return [0, 0];
+      return [nodeInfo.allocatable.getNamed(resource), nodeInfo.requested.getNamed(resource) + podReq];
+    }
+  }
+}
+
+function statusFor(insufficient: InsufficientResource[]): Status {
+  let code = Code.Unschedulable;
+  for (const r of insufficient) if (r.unresolvable) code = Code.UnschedulableAndUnresolvable;
+  return new Status(code, insufficient.map((r) => r.reason), NAME);
+}
+
+export class NodeResourcesFit implements FilterPlugin, PreScorePlugin, ScorePlugin, EnqueueExtensions {
+  readonly name = NAME;
+  private readonly resources: { name: string; weight: number }[];
+  private readonly scorer: (requested: number, capacity: number) => number;
+  private statusCache = new Map<string, Status>();
+
+  constructor(args?: NodeResourcesFitArgs) {
+    const s = args?.scoringStrategy;
+    this.resources = s?.resources ?? [
+      { name: 'cpu', weight: 1 },
+      { name: 'memory', weight: 1 },
+    ];
+    this.scorer = s?.type === 'MostAllocated' ? mostRequestedScore : leastRequestedScore;
+  }
+
+  filter(_s: CycleState, pod: PodInfo, nodeInfo: NodeInfo): Result {
+    const insufficient = fitsRequest(pod.request, nodeInfo);
+    if (insufficient.length === 0) return null;
+    // Reasons repeat across thousands of nodes; share the Status objects.
+    let key = '';
+    for (const r of insufficient) key += (r.unresolvable ? '!' : '') + r.reason + '|';
+    let st = this.statusCache.get(key);
+    if (!st) {
+      st = statusFor(insufficient);
+      if (this.statusCache.size > 1000) this.statusCache.clear();
+      this.statusCache.set(key, st);
+    }
+    return st;
+  }
+
+  preScore(): Result {
+    return null;
+  }
+
+  score(_s: CycleState, pod: PodInfo, nodeInfo: NodeInfo): number {
+    let score = 0;
+    let weightSum = 0;
+    for (const r of this.resources) {
+      const [alloc, req] = allocatableAndRequested(nodeInfo, pod, r.name, false);
+      if (alloc === 0) continue;
+      score += this.scorer(req, alloc) * r.weight;
+      weightSum += r.weight;
+    }
+    return weightSum === 0 ? 0 : Math.trunc(score / weightSum);
+  }
+
+  eventsToRegister() {
+    return [
+      {
+        // Room frees up when an assigned pod goes away or shrinks.
+        event: { resource: 'Pod' as const, action: ActionType.Delete | ActionType.UpdatePodScaleDown },
+        hint: (_pod: Pod, old: unknown) => {
+          const gone = asPod(old);
+          return !gone || gone.spec?.nodeName ? ('Queue' as const) : ('QueueSkip' as const);
+        },
+      },
+      {
+        event: { resource: 'Node' as const, action: ActionType.Add | ActionType.UpdateNodeAllocatable },
+        hint: (pod: Pod, _old: unknown, obj: unknown) => {
+          const node: Node | undefined = asNode(obj);
+          if (!node) return 'Queue' as const;
+          // Only a node big enough for the pod when empty can help.
+          const alloc = Resource.fromList(node.status?.allocatable ?? node.status?.capacity);
+          const req = PodInfo.of(pod).request;
+          if (req.milliCPU > alloc.milliCPU || req.memory > alloc.memory || req.ephemeralStorage > alloc.ephemeralStorage) return 'QueueSkip' as const;
+          if (req.scalar) for (const [k, v] of req.scalar) if (v > (alloc.scalar?.get(k) ?? 0)) return 'QueueSkip' as const;
+          return 'Queue' as const;
+        },
+      },
+    ];
+  }
+}
+
+export const newNodeResourcesFit = (args: unknown) => new NodeResourcesFit(args as NodeResourcesFitArgs | undefined);

@@ -1,0 +1,125 @@
+/**
+ * TaintToleration: NoSchedule/NoExecute taints a pod does not tolerate rule a node out;
+ * PreferNoSchedule taints it does not tolerate lower the node's score.
+ */
+import type { Taint, Toleration } from 'kubernetes-types/core/v1.js';
+import {
+  ActionType,
+  MAX_NODE_SCORE,
+  Status,
+  type CycleState,
+  type EnqueueExtensions,
+  type FilterPlugin,
+  type PreScorePlugin,
+  type Result,
+  type ScorePlugin,
+  type StateData,
+} from '../framework.js';
+import type { NodeInfo, PodInfo } from '../node-info.js';
+import { asNode, defaultNormalizeScore } from './helpers.js';
+
+export const NAME = 'TaintToleration';
+
+/** Upstream v1.Toleration.ToleratesTaint. */
+export function toleratesTaint(t: Toleration, taint: Taint): boolean {
+  if (t.effect && t.effect !== taint.effect) return false;
+  if (t.key && t.key !== taint.key) return false;
+  switch (t.operator ?? '') {
+    case '':
+    case 'Equal':
+      return (t.value ?? '') === (taint.value ?? '');
+    case 'Exists':
+      return true;
+    default:
+      return false;
+  }
+}
+
+export function tolerationsTolerateTaint(tolerations: readonly Toleration[] | undefined, taint: Taint): boolean {
+  if (!tolerations) return false;
+  for (const t of tolerations) if (toleratesTaint(t, taint)) return true;
+  return false;
+}
+
+/** First taint passing `include` that no toleration tolerates. */
+export function findMatchingUntoleratedTaint(
+  taints: readonly Taint[],
+  tolerations: readonly Toleration[] | undefined,
+  include: (t: Taint) => boolean,
+): Taint | undefined {
+  for (const taint of taints) {
+    if (!include(taint)) continue;
+    if (!tolerationsTolerateTaint(tolerations, taint)) return taint;
+  }
+  return undefined;
+}
+
+const isHard = (t: Taint) => t.effect === 'NoSchedule' || t.effect === 'NoExecute';
+
+/** The filter failure reason for an untolerated taint, exactly as upstream. */
+export function untoleratedTaintReason(t: Taint): string {
+  return `node(s) had untolerated taint {${t.key}: ${t.value ?? ''}}`;
+}
+
+class PreScoreState implements StateData {
+  constructor(readonly tolerations: Toleration[]) {}
+  clone() {
+    return this;
+  }
+}
+const PRE_SCORE_KEY = 'PreScore' + NAME;
+
+export class TaintToleration implements FilterPlugin, PreScorePlugin, ScorePlugin, EnqueueExtensions {
+  readonly name = NAME;
+  private reasonCache = new Map<Taint, Status>();
+
+  filter(_s: CycleState, pod: PodInfo, nodeInfo: NodeInfo): Result {
+    if (nodeInfo.taints.length === 0) return null;
+    const taint = findMatchingUntoleratedTaint(nodeInfo.taints, pod.pod.spec?.tolerations, isHard);
+    if (!taint) return null;
+    let st = this.reasonCache.get(taint);
+    if (!st) {
+      st = Status.unresolvable(NAME, untoleratedTaintReason(taint));
+      if (this.reasonCache.size > 10_000) this.reasonCache.clear();
+      this.reasonCache.set(taint, st);
+    }
+    return st;
+  }
+
+  preScore(state: CycleState, pod: PodInfo): Result {
+    const tols = (pod.pod.spec?.tolerations ?? []).filter((t) => !t.effect || t.effect === 'PreferNoSchedule');
+    state.write(PRE_SCORE_KEY, new PreScoreState(tols));
+    return null;
+  }
+
+  /** Number of PreferNoSchedule taints the pod does not tolerate (lower is better). */
+  score(state: CycleState, _pod: PodInfo, nodeInfo: NodeInfo): number {
+    if (nodeInfo.taints.length === 0) return 0;
+    const tols = state.read<PreScoreState>(PRE_SCORE_KEY)?.tolerations ?? [];
+    let n = 0;
+    for (const taint of nodeInfo.taints) {
+      if (taint.effect === 'PreferNoSchedule' && !tolerationsTolerateTaint(tols, taint)) n++;
+    }
+    return n;
+  }
+
+  normalizeScore(_s: CycleState, _p: PodInfo, scores: number[]): Result {
+    defaultNormalizeScore(MAX_NODE_SCORE, true, scores);
+    return null;
+  }
+
+  eventsToRegister() {
+    return [
+      {
+        event: { resource: 'Node' as const, action: ActionType.Add | ActionType.UpdateNodeTaint },
+        hint: (pod: import('kubernetes-types/core/v1.js').Pod, _old: unknown, obj: unknown) => {
+          const node = asNode(obj);
+          if (!node) return 'Queue' as const;
+          return findMatchingUntoleratedTaint(node.spec?.taints ?? [], pod.spec?.tolerations, isHard) ? ('QueueSkip' as const) : ('Queue' as const);
+        },
+      },
+    ];
+  }
+}
+
+export const newTaintToleration = () => new TaintToleration();

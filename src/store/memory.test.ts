@@ -1,0 +1,7 @@
+import { runStoreConformance } from './conformance.js';
+import { MemoryStore } from './memory.js';
+
+runStoreConformance('memory', async () => {
+  const store = new MemoryStore();
+  return { store, dispose: () => store.close() };
+});
