@@ -103,8 +103,8 @@ describe('create, get, apply', () => {
     const f = manifestFile(deployment('applied', 'nginx:9', 4));
     const r = c.kubectl(['diff', '-f', f]);
     assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stdout, /-\s+image: nginx:2/);
-    assert.match(r.stdout, /\+\s+image: nginx:9/);
+    assert.match(r.stdout, /^-\s+- image: nginx:2$/m);
+    assert.match(r.stdout, /^\+\s+- image: nginx:9$/m);
   });
 
   test('run creates a pod; get -o wide, yaml, name, jsonpath, custom-columns', () => {

@@ -39,13 +39,9 @@ import { jsonResponse, queryBool, type ApiRequest, type ApiResponse, type Respon
 import type { CacheEvent, CachedObject } from './watch-cache.js';
 import { applyPatch, patchTypeOf } from '../api/patch/index.js';
 import { decodeProtobufObject } from './protobuf.js';
+import type { AgentTarget, NodeProxy } from './node-proxy.js';
 
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
-
-/** Streams served by node agents (logs, exec, attach, port-forward); wired by the agent issue. */
-export interface PodStreamHandler {
-  log?(pod: KObject, query: URLSearchParams): Promise<ApiResponse>;
-}
 
 export interface HandlerOptions {
   registry: Registry;
@@ -57,7 +53,8 @@ export interface HandlerOptions {
   clock?: { now(): number };
   /** Interval between watch bookmarks (ms). */
   bookmarkIntervalMs?: number;
-  podStreams?: PodStreamHandler;
+  /** Relays pods/log, exec, attach and portforward to node agents. */
+  nodeProxy?: NodeProxy;
   openApiSchemas?: Record<string, unknown>;
 }
 
@@ -204,16 +201,53 @@ export class ApiHandler {
       case 'eviction':
         if (m === 'POST') return this.evict(req, rp, ctx);
         break;
-      case 'log': {
+      case 'log':
         if (m !== 'GET') break;
-        const pod = this.opts.storage.get(def, rp.namespace, name).obj;
-        if (!this.opts.podStreams?.log) throw new StatusError(503, 'ServiceUnavailable', `no node agent serves logs for pod "${name}"`);
-        return this.opts.podStreams.log(pod, req.query);
-      }
+        return this.nodeProxy().log(rp.namespace, name, req.query);
+      case 'exec':
+      case 'attach':
+      case 'portforward':
+        throw badRequest('Upgrade request required');
       default:
         throw new StatusError(503, 'ServiceUnavailable', `${def.plural}/${subresource} is not served by this server yet`);
     }
     throw methodNotAllowed(`the server does not allow this method on the requested resource`);
+  }
+
+  /** The node proxy, for the HTTP layer's upgrade path. */
+  nodeProxyOrThrow(): NodeProxy {
+    return this.nodeProxy();
+  }
+
+  private nodeProxy(): NodeProxy {
+    if (!this.opts.nodeProxy) throw new StatusError(503, 'ServiceUnavailable', 'this server does not relay pod streams');
+    return this.opts.nodeProxy;
+  }
+
+  /**
+   * Checks an upgrade request (pods/exec, attach, portforward) and returns where to pipe it,
+   * or the error response to send instead.
+   */
+  async prepareUpgrade(req: ApiRequest): Promise<{ target: AgentTarget } | { response: ApiResponse }> {
+    try {
+      const user = req.user ?? (await this.opts.authenticate(req));
+      if (!user) throw unauthorized();
+      req.user = user;
+      const segs = req.path.split('/').slice(1).map(decodeURIComponent);
+      // /api/v1/namespaces/{ns}/pods/{name}/{sub}
+      if (segs.length !== 7 || segs[0] !== 'api' || segs[2] !== 'namespaces' || segs[4] !== 'pods' || !['exec', 'attach', 'portforward'].includes(segs[6])) {
+        throw badRequest(`upgrade is only supported for pods/exec, pods/attach and pods/portforward`);
+      }
+      const sub = segs[6];
+      const protocols = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+      // kubectl first tries SPDY tunnelled in WebSocket; refusing it makes kubectl use the SPDY POST path.
+      if (sub === 'portforward' && protocols.length > 0 && protocols.every((p) => p.startsWith('SPDY/3.1+'))) {
+        throw badRequest('Upgrade request required');
+      }
+      return { target: this.nodeProxy().target(segs[3], segs[5], sub, req.query) };
+    } catch (err) {
+      return { response: errorResponse(err) };
+    }
   }
 
   // ---- reads ----------------------------------------------------------------

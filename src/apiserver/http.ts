@@ -5,6 +5,7 @@ import type { ApiHandler } from './handler.js';
 import { errorResponse, MAX_BODY_BYTES } from './handler.js';
 import { requestEntityTooLarge } from '../api/errors.js';
 import type { ApiRequest, ApiResponse } from './request.js';
+import type { Duplex } from 'node:stream';
 
 export interface ListenOptions {
   host: string;
@@ -61,8 +62,7 @@ async function onRequest(handler: ApiHandler, req: http.IncomingMessage, res: ht
     req.resume();
     return;
   }
-  const headers: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(',') : v;
+  const headers = headersOf(req);
   const apiReq: ApiRequest = {
     method: req.method ?? 'GET',
     path: url.pathname,
@@ -71,6 +71,27 @@ async function onRequest(handler: ApiHandler, req: http.IncomingMessage, res: ht
     body: chunks.length ? Buffer.concat(chunks) : undefined,
   };
   send(res, await handler.handle(apiReq));
+}
+
+function headersOf(req: http.IncomingMessage): Record<string, string | undefined> {
+  const headers: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(',') : v;
+  return headers;
+}
+
+/** exec/attach/portforward: authenticate, find the pod's agent, then pipe the raw connection to it. */
+async function onUpgrade(handler: ApiHandler, req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  socket.on('error', () => socket.destroy());
+  const url = new URL(req.url ?? '/', 'http://x');
+  const apiReq: ApiRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: headersOf(req) };
+  const r = await handler.prepareUpgrade(apiReq);
+  if ('response' in r) {
+    const body = String(r.response.body ?? '');
+    const reason = http.STATUS_CODES[r.response.status] ?? 'Error';
+    socket.end(`HTTP/1.1 ${r.response.status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    return;
+  }
+  handler.nodeProxyOrThrow().pipeUpgrade(r.target, req.method ?? 'GET', req.headers, socket, head);
 }
 
 /** Starts listening; resolves with the server once bound. */
@@ -82,6 +103,9 @@ export function listen(handler: ApiHandler, opts: ListenOptions): Promise<http.S
     });
   };
   const server: http.Server = opts.tls ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key }, cb) : http.createServer(cb);
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    void onUpgrade(handler, req, socket, head);
+  });
   // Slow or stuck request bodies must not hold sockets forever; watches are responses, not requests.
   server.requestTimeout = 60_000;
   server.headersTimeout = 20_000;

@@ -139,19 +139,19 @@ export class ObjectStorage {
     else delete md.generation;
     def.strategy.defaults?.(obj);
     def.strategy.prepareForCreate?.(obj);
+    // As upstream's BeforeCreate: the name is generated before validation sees it.
+    const nameGenerated = !md.name;
+    if (nameGenerated) md.name = generateName(md.generateName!);
     for (const a of this.admission) await a('CREATE', def, obj, undefined, ctx);
-    const nameForErrors = md.name ?? md.generateName!;
-    this.checkNamespace(def, namespace, nameForErrors);
+    this.checkNamespace(def, namespace, md.name!);
     this.validate(def, obj);
     if (ctx.dryRun) {
-      if (!md.name) md.name = generateName(md.generateName!);
-      if (this.cache.get(def, namespace, md.name)) throw alreadyExists(groupResource(def), md.name);
+      if (this.cache.get(def, namespace, md.name!)) throw alreadyExists(groupResource(def), md.name!);
       return obj;
     }
     // A generated name may collide; upstream leaves the retry to clients, we retry a few times here.
     for (let attempt = 0; ; attempt++) {
-      const generated = !input.metadata?.name || attempt > 0;
-      if (generated && md.generateName) md.name = generateName(md.generateName);
+      if (attempt > 0) md.name = generateName(md.generateName!);
       try {
         const kv = await this.store.create(storageKey(def, namespace, md.name!), JSON.stringify(obj));
         await this.cache.waitFor(kv.modRevision);
@@ -159,7 +159,7 @@ export class ObjectStorage {
         return obj;
       } catch (err) {
         if (err instanceof StoreError && err.code === 'KeyExists') {
-          if (md.generateName && attempt < 5 && !input.metadata?.name) continue;
+          if (nameGenerated && attempt < 5) continue;
           throw alreadyExists(groupResource(def), md.name!);
         }
         throw err;
@@ -209,15 +209,22 @@ export class ObjectStorage {
       }
       const obj = this.mergeForUpdate(def, proposed, old, subresource);
       const omd = obj.metadata!;
-      if (def.strategy.tracksGeneration && !isDeepStrictEqual(specPart(obj), specPart(old))) {
+      // Subresources (status, binding, finalize) have their own narrow rules: only the main
+      // resource bumps generation and runs the strategy's update hooks and validation.
+      const main = subresource === '';
+      if (main && def.strategy.tracksGeneration && !isDeepStrictEqual(specPart(obj), specPart(old))) {
         omd.generation = (old.metadata?.generation ?? 0) + 1;
       }
       def.strategy.defaults?.(obj);
-      def.strategy.prepareForUpdate?.(obj, old);
-      if (subresource === '' || subresource === 'status') {
+      if (main) def.strategy.prepareForUpdate?.(obj, old);
+      if (main || subresource === 'status') {
         for (const a of this.admission) await a('UPDATE', def, obj, old, ctx);
       }
-      this.validate(def, obj, old);
+      if (main) this.validate(def, obj, old);
+      else {
+        const errs = validateObjectMeta(obj, def, old);
+        if (errs.length) throw invalid(def.group, def.kind, name, errs);
+      }
       delete omd.resourceVersion;
       const oldNoRv = { ...old, metadata: { ...old.metadata, resourceVersion: undefined } };
       if (isDeepStrictEqual(JSON.parse(JSON.stringify(obj)), JSON.parse(JSON.stringify(oldNoRv)))) {
@@ -259,8 +266,14 @@ export class ObjectStorage {
       obj = clone(old);
       if (proposed.status !== undefined) obj.status = proposed.status;
       else delete obj.status;
-      // kubelet-style status updates may carry label/annotation changes? Upstream ignores them: keep old metadata.
-      obj.metadata!.resourceVersion = proposed.metadata?.resourceVersion;
+      // Upstream status strategies keep the spec but accept label and annotation changes
+      // (the deployment controller records revisions this way without bumping generation).
+      const pmd = proposed.metadata ?? {};
+      obj.metadata!.labels = pmd.labels;
+      obj.metadata!.annotations = pmd.annotations;
+      if (obj.metadata!.labels === undefined) delete obj.metadata!.labels;
+      if (obj.metadata!.annotations === undefined) delete obj.metadata!.annotations;
+      obj.metadata!.resourceVersion = pmd.resourceVersion;
     } else if (subresource === 'finalize') {
       obj = clone(old);
       obj.spec = { ...(old.spec as object), finalizers: (proposed.spec as { finalizers?: string[] } | undefined)?.finalizers ?? [] };

@@ -20,6 +20,7 @@ import { ensurePki, type Pki } from './pki.js';
 import { writeKubeconfig } from './kubeconfig.js';
 import { nthAddress, serviceIpAdmission } from './admission/service-ips.js';
 import type { ApiRequest } from './request.js';
+import { NodeProxy } from './node-proxy.js';
 
 export interface ApiServerOptions {
   dataDir: string;
@@ -61,6 +62,7 @@ export class ApiServer {
       authenticate: (req) => this.authenticate(req),
       serverAddress: `${host}:${opts.port}`,
       bookmarkIntervalMs: opts.bookmarkIntervalMs,
+      nodeProxy: new NodeProxy(this.storage, this.registry, pki.adminToken),
     });
     this.kubeconfigPath = join(opts.dataDir, 'kubeconfig');
   }

@@ -1,6 +1,7 @@
 /** The `skiff` command line. One file per group of verbs; this file wires them together. */
 import { Command } from 'commander';
 import { registerClusterCommands } from './cluster.js';
+import { registerSimCommands } from './sim.js';
 
 const program = new Command();
 program
@@ -10,6 +11,7 @@ program
   .enablePositionalOptions();
 
 registerClusterCommands(program);
+registerSimCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`skiff: ${err instanceof Error ? err.message : String(err)}`);

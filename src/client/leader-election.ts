@@ -56,7 +56,9 @@ export class LeaderElector {
   constructor(cfg: LeaderElectionConfig) {
     this.cfg = {
       namespace: 'kube-system', clock: realClock, leaseDurationSeconds: 15, renewDeadlineSeconds: 10,
-      retryPeriodSeconds: 2, releaseOnCancel: true, jitterFactor: 1.2, random: Math.random, ...cfg,
+      retryPeriodSeconds: 2, releaseOnCancel: true, jitterFactor: 1.2, random: Math.random,
+      // Fields given as undefined keep their defaults.
+      ...Object.fromEntries(Object.entries(cfg).filter(([, v]) => v !== undefined)) as LeaderElectionConfig,
     };
     if (this.cfg.leaseDurationSeconds <= this.cfg.renewDeadlineSeconds) throw new Error('leaseDuration must be greater than renewDeadline');
   }

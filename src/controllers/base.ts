@@ -3,10 +3,11 @@
  * rate-limited queue, a reconcile function converges one key, failures are retried with
  * backoff, successes forget their backoff, and a reconcile may ask to be run again later.
  */
-import type { Informer } from '../client/informer.js';
 import { WorkQueue } from '../client/workqueue.js';
-import type { KObject } from '../client/types.js';
 import type { Controller, ControllerContext } from './types.js';
+
+/** What a controller waits on before its workers start. */
+export interface Syncable { start(): void; waitForSync(): Promise<void> }
 
 /** What a reconcile returns: nothing, or a wish to look at the key again after some time. */
 export type ReconcileResult = void | { requeueAfterMs?: number };
@@ -20,7 +21,7 @@ export class QueueController implements Controller {
   constructor(
     readonly name: string,
     private ctx: ControllerContext,
-    private informers: Informer<KObject>[],
+    private informers: Syncable[],
     private reconcile: (key: string) => Promise<ReconcileResult>,
   ) {
     this.queue = new WorkQueue<string>({ name, clock: ctx.clock });
@@ -35,7 +36,7 @@ export class QueueController implements Controller {
   }
 
   /** Adds informers that must be synced before workers start. */
-  addInformers(...infs: Informer<KObject>[]): void {
+  addInformers(...infs: Syncable[]): void {
     this.informers.push(...infs);
   }
 

@@ -348,7 +348,8 @@ export function newDeploymentController(ctx: ControllerContext): DeploymentContr
 
   async function setDeploymentRevision(st: State, revision: string): Promise<void> {
     if (st.d.metadata?.annotations?.[REVISION] === revision) return;
-    st.d = await client.patch<D>(DEPLOYMENTS, st.d.metadata!.namespace, st.d.metadata!.name!, 'merge', { metadata: { annotations: { [REVISION]: revision } } });
+    // Through the status subresource, as upstream's UpdateStatus: annotations change without bumping generation.
+    st.d = await client.patch<D>(DEPLOYMENTS, st.d.metadata!.namespace, st.d.metadata!.name!, 'merge', { metadata: { annotations: { [REVISION]: revision } } }, { subresource: 'status' });
   }
 
   function newRSNewReplicas(d: D, allRSs: RS[], newRS: RS): number {

@@ -141,6 +141,12 @@ test('exec sees the pod hostname; stop sends SIGTERM then SIGKILL after the time
   assert.equal(await sess.exitCode, 0);
   assert.equal(got, 'ping\n');
 
+  const tty = await rt.exec(id, { cmd: ['sh', '-c', 'tty; exit 5'], tty: true });
+  let ttyOut = '';
+  tty.stdout.on('data', (d) => (ttyOut += d));
+  assert.equal(await tty.exitCode, 5);
+  assert.match(ttyOut, /\/dev\/pts\/\d+/);
+
   // `sleep` as PID 1 ignores SIGTERM (no handler in an init process): only SIGKILL ends it.
   const t0 = Date.now();
   await rt.stopContainer(id, 1);

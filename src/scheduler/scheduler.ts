@@ -288,14 +288,18 @@ export class Scheduler {
     if (fitError.numAllNodes > 0 && this.framework.postFilterPlugins.length > 0) {
       const pf = this.framework.runPostFilterPlugins(state, pi, d);
       if (pf.status && pf.status.isRejected() && pf.status.reasons.length > 0) d.postFilterMsg = pf.status.message();
+      // Park the pod before evicting: a host may deliver the victims' deletion synchronously,
+      // and that event must find the preemptor waiting for it.
+      this.queue.addUnschedulableIfNotPresent(q, d.unschedulablePlugins);
       const nominated = pf.result?.nominatedNodeName;
       if (nominated) this.preempt(pi, nominated, pf.result?.victims ?? []);
       else if (nominated === '' && (pod.status?.nominatedNodeName || this.queue.nominatedNodeFor(q.key))) {
         this.queue.deleteNominatedPodIfExists(q.key);
         if (pod.status?.nominatedNodeName) this.track(this.host.nominate?.(pod, ''), pod, 'nominate');
       }
+    } else {
+      this.queue.addUnschedulableIfNotPresent(q, d.unschedulablePlugins);
     }
-    this.queue.addUnschedulableIfNotPresent(q, d.unschedulablePlugins);
     this.report(pod, fitError.message());
     return true;
   }

@@ -61,10 +61,10 @@ export class EtcdStore implements Store {
    */
   async compactedRevision(): Promise<number> {
     this.check();
-    const current = await this.revision();
-    let lo = this.knownCompacted; // readable, or 0
-    let hi = current; // always readable
-    if (lo > 0 && !(await this.readableAt(lo))) lo = 0;
+    // Some client compacted at `knownCompacted`; still readable means nobody went further.
+    if (this.knownCompacted > 0 && (await this.readableAt(this.knownCompacted))) return this.knownCompacted;
+    let lo = this.knownCompacted; // not readable (0: nothing known)
+    let hi = await this.revision(); // always readable
     // Bounded: the interval halves on every step.
     while (hi - lo > 1) {
       const mid = Math.floor((lo + hi) / 2);

@@ -110,6 +110,22 @@ describe('SqliteStore specifics', () => {
     }
   });
 
+  it('compacts on its own after a burst of writes, without waiting for the timer', async () => {
+    const { path, cleanup } = tempDb();
+    const s = SqliteStore.open(path, { compactRetain: 20, compactIntervalMs: 0, compactBatch: 10 });
+    try {
+      let kv = await s.create('/burst/k', '0');
+      for (let i = 1; i < 60; i++) kv = await s.update('/burst/k', String(i), kv.modRevision);
+      for (let i = 0; i < 200 && (await s.compactedRevision()) === 0; i++) await new Promise((r) => setTimeout(r, 2));
+      const compacted = await s.compactedRevision();
+      assert.ok(compacted > 0 && compacted <= 60 - 20, `compacted to ${compacted}`);
+      assert.equal((await s.get('/burst/k'))?.value, '59');
+    } finally {
+      await s.close();
+      cleanup();
+    }
+  });
+
   it('keeps the file bounded under churn', async () => {
     const { path, cleanup } = tempDb();
     const s = SqliteStore.open(path, { compactRetain: 100, compactIntervalMs: 0 });

@@ -134,7 +134,7 @@ export class SqliteStore implements Store {
       readHistory: (prefix, after, upTo, limit) => this.readHistory(prefix, after, upTo, limit),
     });
     const interval = opts.compactIntervalMs ?? 5 * 60_000;
-    this.stopTimer = interval > 0 ? (opts.clock ?? systemClock).every(interval, () => void this.maintain().catch(() => {})) : () => {};
+    this.stopTimer = interval > 0 ? (opts.clock ?? systemClock).every(interval, () => this.maintainInBackground()) : () => {};
   }
 
   /** Opens (creating if needed) the store at `path`. */
@@ -292,6 +292,13 @@ export class SqliteStore implements Store {
     this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
 
+  private maintainInBackground(): void {
+    this.maintain().catch((err: unknown) => {
+      // Nobody awaits the timer; a failed round is retried on the next tick.
+      if (!this.closed) process.emitWarning(`skiff store ${this.path}: maintenance failed: ${err instanceof Error ? err.message : String(err)}`);
+    });
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -344,7 +351,7 @@ export class SqliteStore implements Store {
       this.autoScheduled = true;
       setImmediate(() => {
         this.autoScheduled = false;
-        void this.maintain().catch(() => {});
+        this.maintainInBackground();
       });
     }
   }

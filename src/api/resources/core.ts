@@ -716,7 +716,45 @@ const resourcequotas: ResourceDef = {
   strategy: { hasStatus: true },
 };
 
+const replicationcontrollers: ResourceDef = {
+  group: '',
+  versions: ['v1'],
+  kind: 'ReplicationController',
+  plural: 'replicationcontrollers',
+  singular: 'replicationcontroller',
+  namespaced: true,
+  shortNames: ['rc'],
+  categories: ['all'],
+  subresources: ['status', 'scale'],
+  scale: { specReplicasPath: ['spec', 'replicas'], statusReplicasPath: ['status', 'replicas'], labelSelectorPath: ['spec', 'selector'] },
+  strategy: {
+    hasStatus: true,
+    tracksGeneration: true,
+    defaults(obj) {
+      const spec = (obj.spec ??= {}) as Obj;
+      spec.replicas ??= 1;
+      const tmplLabels = spec.template?.metadata?.labels;
+      if (!spec.selector && tmplLabels) spec.selector = { ...tmplLabels };
+      if (spec.template) defaultPodSpec((spec.template.spec ??= {}) as Obj);
+    },
+    prepareForCreate(obj) {
+      obj.status = { replicas: 0 };
+    },
+  },
+  table: {
+    columns: [
+      { name: 'Name', type: 'string', format: 'name' },
+      { name: 'Desired', type: 'integer' },
+      { name: 'Current', type: 'integer' },
+      { name: 'Ready', type: 'integer' },
+      { name: 'Age', type: 'string' },
+    ],
+    cells: (rc, now) => [rc.metadata?.name, specOf(rc).replicas ?? 0, statusOf(rc).replicas ?? 0, statusOf(rc).readyReplicas ?? 0, age(rc, now)],
+  },
+};
+
 export const coreResources: ResourceDef[] = [
+  replicationcontrollers,
   pods,
   services,
   namespaces,

@@ -163,7 +163,39 @@ const poddisruptionbudgets = nameAge('PodDisruptionBudget', 'policy', 'poddisrup
   },
 });
 
+const ingresses = nameAge('Ingress', 'networking.k8s.io', 'ingresses', 'ingress', true, {
+  shortNames: ['ing'],
+  subresources: ['status'],
+  strategy: { hasStatus: true, tracksGeneration: true },
+  table: {
+    columns: [
+      { name: 'Name', type: 'string', format: 'name' },
+      { name: 'Class', type: 'string' },
+      { name: 'Hosts', type: 'string' },
+      { name: 'Address', type: 'string' },
+      { name: 'Ports', type: 'string' },
+      { name: 'Age', type: 'string' },
+    ],
+    cells: (ing, now) => {
+      const spec = specOf(ing);
+      const hosts = ((spec.rules ?? []) as Obj[]).map((r) => r.host).filter(Boolean);
+      const lb = (((ing.status as Obj | undefined)?.loadBalancer?.ingress ?? []) as Obj[]).map((i) => i.ip || i.hostname);
+      return [ing.metadata?.name, spec.ingressClassName ?? '<none>', hosts.length ? hosts.join(',') : '*', lb.join(','), spec.tls?.length ? '80, 443' : '80', age(ing, now)];
+    },
+  },
+});
+const ingressclasses = nameAge('IngressClass', 'networking.k8s.io', 'ingressclasses', 'ingressclass', false);
+const networkpolicies = nameAge('NetworkPolicy', 'networking.k8s.io', 'networkpolicies', 'networkpolicy', true, {
+  shortNames: ['netpol'],
+  strategy: { tracksGeneration: true },
+});
+const storageclasses = nameAge('StorageClass', 'storage.k8s.io', 'storageclasses', 'storageclass', false, { shortNames: ['sc'] });
+
 export const miscResources: ResourceDef[] = [
+  ingresses,
+  ingressclasses,
+  networkpolicies,
+  storageclasses,
   leases,
   endpointslices,
   eventsV1,

@@ -513,11 +513,14 @@ export function validateTolerations(tolerations: unknown, path: string): FieldEr
 /**
  * ValidatePodSpec. `fieldPath` is where the spec sits: 'spec' for pods,
  * 'spec.template.spec' for workloads, 'spec.jobTemplate.spec.template.spec' for cron jobs.
+ * `extraVolumes` are names volumeMounts may refer to besides spec.volumes (a StatefulSet's
+ * volumeClaimTemplates).
  */
-export function validatePodSpec(spec: Obj | undefined, fieldPath: string): FieldError[] {
+export function validatePodSpec(spec: Obj | undefined, fieldPath: string, extraVolumes: Iterable<string> = []): FieldError[] {
   const errs: FieldError[] = [];
   const s: Obj = isObj(spec) ? spec : {};
   const volumes = validateVolumes(s.volumes, `${fieldPath}.volumes`, errs);
+  for (const v of extraVolumes) volumes.add(v);
   const names = new Set<string>();
   const containers = arr(s.containers);
   if (containers.length === 0) errs.push(fieldErrors.required(`${fieldPath}.containers`, ''));
@@ -552,13 +555,13 @@ export function validatePodSpec(spec: Obj | undefined, fieldPath: string): Field
  * ValidatePodTemplateSpec: template labels and annotations, then the pod spec.
  * `fieldPath` is the template's path, e.g. 'spec.template'.
  */
-export function validatePodTemplateSpec(tmpl: Obj | undefined, fieldPath: string): FieldError[] {
+export function validatePodTemplateSpec(tmpl: Obj | undefined, fieldPath: string, extraVolumes: Iterable<string> = []): FieldError[] {
   const t: Obj = isObj(tmpl) ? tmpl : {};
   const md: Obj = isObj(t.metadata) ? t.metadata : {};
   return [
     ...validateLabels(md.labels, `${fieldPath}.metadata.labels`),
     ...validateAnnotations(md.annotations, `${fieldPath}.metadata.annotations`),
-    ...validatePodSpec(t.spec, `${fieldPath}.spec`),
+    ...validatePodSpec(t.spec, `${fieldPath}.spec`, extraVolumes),
   ];
 }
 

@@ -41,9 +41,22 @@ export class BalancedAllocation implements ScorePlugin {
 
   constructor(args?: BalancedAllocationArgs) {
     this.resources = (args?.resources ?? [{ name: 'cpu' }, { name: 'memory' }]).map((r) => r.name);
+    this.cpuMemOnly = this.resources.length === 2 && this.resources[0] === 'cpu' && this.resources[1] === 'memory';
   }
+  private readonly cpuMemOnly: boolean;
 
   score(_s: CycleState, pod: PodInfo, nodeInfo: NodeInfo): number {
+    if (this.cpuMemOnly) {
+      // Default resources without per-call allocations; same arithmetic as balancedResourceScore.
+      const ac = nodeInfo.allocatable.milliCPU;
+      const am = nodeInfo.allocatable.memory;
+      if (ac === 0 || am === 0) {
+        return balancedResourceScore([nodeInfo.requested.milliCPU + pod.request.milliCPU, nodeInfo.requested.memory + pod.request.memory], [ac, am]);
+      }
+      const fc = Math.min(1, (nodeInfo.requested.milliCPU + pod.request.milliCPU) / ac);
+      const fm = Math.min(1, (nodeInfo.requested.memory + pod.request.memory) / am);
+      return Math.trunc((1 - Math.abs((fc - fm) / 2)) * MAX_NODE_SCORE);
+    }
     const req: number[] = [];
     const alloc: number[] = [];
     for (const r of this.resources) {

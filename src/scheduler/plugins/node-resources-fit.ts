@@ -87,6 +87,17 @@ export function fitsRequest(podRequest: Resource, nodeInfo: NodeInfo): Insuffici
   return out;
 }
 
+/** Allocation-free "does it fit at all" check for the common case; details come from fitsRequest. */
+function fitsQuick(req: Resource, ni: NodeInfo): boolean {
+  const alloc = ni.allocatable;
+  const used = ni.requested;
+  if (ni.pods.length + 1 > alloc.allowedPodNumber) return false;
+  if (req.milliCPU > 0 && req.milliCPU > alloc.milliCPU - used.milliCPU) return false;
+  if (req.memory > 0 && req.memory > alloc.memory - used.memory) return false;
+  if (req.ephemeralStorage > 0 && req.ephemeralStorage > alloc.ephemeralStorage - used.ephemeralStorage) return false;
+  return !req.scalar || req.scalar.size === 0;
+}
+
 export type ScoringStrategy = 'LeastAllocated' | 'MostAllocated';
 
 export interface NodeResourcesFitArgs {
@@ -144,9 +155,16 @@ export class NodeResourcesFit implements FilterPlugin, PreScorePlugin, ScorePlug
       { name: 'memory', weight: 1 },
     ];
     this.scorer = s?.type === 'MostAllocated' ? mostRequestedScore : leastRequestedScore;
+    this.cpuMemOnly =
+      this.resources.length === 2 &&
+      this.resources.every((r) => r.weight === 1) &&
+      this.resources.some((r) => r.name === 'cpu') &&
+      this.resources.some((r) => r.name === 'memory');
   }
+  private readonly cpuMemOnly: boolean;
 
   filter(_s: CycleState, pod: PodInfo, nodeInfo: NodeInfo): Result {
+    if (fitsQuick(pod.request, nodeInfo)) return null;
     const insufficient = fitsRequest(pod.request, nodeInfo);
     if (insufficient.length === 0) return null;
     // Reasons repeat across thousands of nodes; share the Status objects.
@@ -166,6 +184,22 @@ export class NodeResourcesFit implements FilterPlugin, PreScorePlugin, ScorePlug
   }
 
   score(_s: CycleState, pod: PodInfo, nodeInfo: NodeInfo): number {
+    if (this.cpuMemOnly) {
+      // The default (cpu and memory, weight 1 each) without per-call allocations.
+      const ac = nodeInfo.allocatable.milliCPU;
+      const am = nodeInfo.allocatable.memory;
+      let sum = 0;
+      let w = 0;
+      if (ac !== 0) {
+        sum += this.scorer(nodeInfo.nonZeroMilliCPU + pod.nonZeroMilliCPU, ac);
+        w++;
+      }
+      if (am !== 0) {
+        sum += this.scorer(nodeInfo.nonZeroMemory + pod.nonZeroMemory, am);
+        w++;
+      }
+      return w === 0 ? 0 : Math.trunc(sum / w);
+    }
     let score = 0;
     let weightSum = 0;
     for (const r of this.resources) {

@@ -1,0 +1,131 @@
+/**
+ * Streams that end on a node: pods/log, pods/exec, pods/attach, pods/portforward. As the
+ * kube-apiserver does with the kubelet, the API server checks the request, finds the pod's
+ * node and its agent endpoint, and relays the bytes — upgraded connections (WebSocket, SPDY)
+ * are piped through unchanged, so the protocols live in one place: the agent.
+ */
+import https from 'node:https';
+import tls from 'node:tls';
+import type { Duplex } from 'node:stream';
+import { badRequest, StatusError } from '../api/errors.js';
+import type { KObject, Registry } from '../api/registry.js';
+import type { ObjectStorage } from './objects.js';
+import type { ApiResponse } from './request.js';
+
+type Obj = Record<string, any>;
+
+/** Where and how to reach a node's agent. */
+export interface AgentTarget {
+  host: string;
+  port: number;
+  /** Path and query on the agent, e.g. /containerLogs/ns/pod/c?follow=true. */
+  path: string;
+}
+
+const AGENT_PATHS: Record<string, string> = { log: 'containerLogs', exec: 'exec', attach: 'attach', portforward: 'portForward' };
+
+export class NodeProxy {
+  constructor(
+    private readonly storage: ObjectStorage,
+    private readonly registry: Registry,
+    /** Bearer token the agents accept from the API server. */
+    private readonly agentToken: string,
+  ) {}
+
+  /** Validates a pod stream request and computes the agent URL for it. */
+  target(namespace: string, podName: string, sub: string, query: URLSearchParams): AgentTarget {
+    const podDef = this.registry.byKind('', 'Pod')!;
+    const pod = this.storage.get(podDef, namespace, podName).obj;
+    const spec = (pod.spec ?? {}) as Obj;
+    if (!spec.nodeName) throw badRequest(`pod ${podName} does not have a host assigned`);
+    const q = new URLSearchParams(query);
+    if (sub !== 'portforward') {
+      const container = this.container(pod, q.get('container') ?? '', sub);
+      q.set('container', container);
+    }
+    const nodeDef = this.registry.byKind('', 'Node')!;
+    const node = this.storage.cache.get(nodeDef, '', spec.nodeName)?.obj;
+    if (!node) throw new StatusError(503, 'ServiceUnavailable', `node "${spec.nodeName}" of pod ${podName} is not registered; is its agent running?`);
+    const st = (node.status ?? {}) as Obj;
+    const port = st.daemonEndpoints?.kubeletEndpoint?.Port;
+    const addr = ((st.addresses ?? []) as Obj[]).find((a) => a.type === 'InternalIP')?.address;
+    if (!port || !addr) throw new StatusError(503, 'ServiceUnavailable', `node "${spec.nodeName}" does not publish an agent endpoint (status.daemonEndpoints.kubeletEndpoint.Port and an InternalIP address)`);
+    let path = `/${AGENT_PATHS[sub]}/${encodeURIComponent(namespace)}/${encodeURIComponent(podName)}`;
+    if (sub === 'log') {
+      path += `/${encodeURIComponent(q.get('container')!)}`;
+    }
+    return { host: addr, port, path: `${path}?${q.toString()}` };
+  }
+
+  /** The container a stream is for: the named one, the default-container annotation, or the only one. */
+  private container(pod: KObject, named: string, sub: string): string {
+    const spec = (pod.spec ?? {}) as Obj;
+    const all = [...((spec.initContainers ?? []) as Obj[]), ...((spec.containers ?? []) as Obj[]), ...((spec.ephemeralContainers ?? []) as Obj[])].map((c) => c.name as string);
+    const name = pod.metadata?.name;
+    if (named) {
+      if (!all.includes(named)) throw badRequest(`container ${named} is not valid for pod ${name}`);
+      return named;
+    }
+    const annotated = pod.metadata?.annotations?.['kubectl.kubernetes.io/default-container'];
+    if (annotated && all.includes(annotated)) return annotated;
+    const regular = ((spec.containers ?? []) as Obj[]).map((c) => c.name as string);
+    if (regular.length === 1) return regular[0];
+    if (sub === 'log') throw badRequest(`a container name must be specified for pod ${name}, choose one of: [${regular.join(' ')}]`);
+    return regular[0];
+  }
+
+  /** GET pods/log: relays the agent's (possibly endless) text stream. */
+  log(namespace: string, podName: string, query: URLSearchParams): ApiResponse {
+    const t = this.target(namespace, podName, 'log', query);
+    return {
+      status: 200,
+      headers: { 'content-type': 'text/plain', 'transfer-encoding': 'chunked' },
+      stream: (sink) => {
+        const req = https.request(
+          { host: t.host, port: t.port, path: t.path, method: 'GET', rejectUnauthorized: false, headers: { authorization: `Bearer ${this.agentToken}` } },
+          (res) => {
+            res.on('data', (c: Buffer) => sink.write(c));
+            res.on('end', () => sink.end());
+            res.on('error', () => sink.end());
+          },
+        );
+        req.on('error', (err) => {
+          sink.write(`error: cannot reach the node agent: ${err.message}\n`);
+          sink.end();
+        });
+        sink.onClose(() => req.destroy());
+        req.end();
+      },
+    };
+  }
+
+  /**
+   * Pipes an upgrade request (exec/attach/portforward) to the agent: the request line and headers
+   * go out as received (auth replaced), then bytes flow both ways until either side closes.
+   */
+  pipeUpgrade(t: AgentTarget, method: string, headers: Record<string, string | string[] | undefined>, client: Duplex, head: Buffer): void {
+    const upstream = tls.connect({ host: t.host, port: t.port, rejectUnauthorized: false, servername: undefined }, () => {
+      const lines = [`${method} ${t.path} HTTP/1.1`];
+      for (const [k, v] of Object.entries(headers)) {
+        if (v === undefined || k === 'authorization' || k === 'host') continue;
+        for (const one of Array.isArray(v) ? v : [v]) lines.push(`${k}: ${one}`);
+      }
+      lines.push(`host: ${t.host}:${t.port}`, `authorization: Bearer ${this.agentToken}`, '', '');
+      upstream.write(lines.join('\r\n'));
+      if (head.length) upstream.write(head);
+      upstream.pipe(client);
+      client.pipe(upstream);
+    });
+    const close = () => {
+      upstream.destroy();
+      client.destroy();
+    };
+    upstream.on('error', (err) => {
+      if (client.writable) client.end(`HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\n\r\ncannot reach the node agent: ${err.message}\n`);
+      close();
+    });
+    upstream.on('close', close);
+    client.on('error', close);
+    client.on('close', close);
+  }
+}
