@@ -55,6 +55,8 @@ export interface HandlerOptions {
   bookmarkIntervalMs?: number;
   /** Relays pods/log, exec, attach and portforward to node agents. */
   nodeProxy?: NodeProxy;
+  /** serviceaccounts/NAME/token (TokenRequest). */
+  issueToken?: (namespace: string, name: string, request: KObject) => Promise<KObject>;
   openApiSchemas?: Record<string, unknown>;
 }
 
@@ -208,6 +210,9 @@ export class ApiHandler {
       case 'attach':
       case 'portforward':
         throw badRequest('Upgrade request required');
+      case 'token':
+        if (m !== 'POST' || !this.opts.issueToken) break;
+        return jsonResponse(201, await this.opts.issueToken(rp.namespace, name, decodeBody(req)));
       default:
         throw new StatusError(503, 'ServiceUnavailable', `${def.plural}/${subresource} is not served by this server yet`);
     }

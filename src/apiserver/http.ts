@@ -16,6 +16,8 @@ export interface ListenOptions {
 function send(res: http.ServerResponse, r: ApiResponse): void {
   if (r.stream) {
     res.writeHead(r.status, { ...(r.headers ?? {}), 'cache-control': 'no-cache, private' });
+    // Send the headers now: a watch with no events yet must still answer, or clients block on it.
+    res.flushHeaders();
     let ended = false;
     const closers: (() => void)[] = [];
     const fire = () => {

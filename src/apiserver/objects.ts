@@ -61,6 +61,23 @@ export function groupResource(def: ResourceDef): GroupResource {
 }
 
 /** Fields of an object that are neither metadata nor status: what bumps generation. */
+/**
+ * Drops null members from objects (not from arrays): built-in types cannot tell null from absent,
+ * so neither do we. Without this, `creationTimestamp: null` in a template (as kubectl sends it)
+ * would make two equal templates differ.
+ */
+export function pruneNulls(v: unknown): void {
+  if (Array.isArray(v)) {
+    for (const x of v) pruneNulls(x);
+  } else if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    for (const k of Object.keys(o)) {
+      if (o[k] === null) delete o[k];
+      else pruneNulls(o[k]);
+    }
+  }
+}
+
 function specPart(obj: KObject): Record<string, unknown> {
   const { metadata: _m, status: _s, apiVersion: _a, kind: _k, ...rest } = obj;
   return rest;
@@ -137,6 +154,7 @@ export class ObjectStorage {
     delete md.selfLink;
     if (def.strategy.tracksGeneration) md.generation = 1;
     else delete md.generation;
+    pruneNulls(obj);
     def.strategy.defaults?.(obj);
     def.strategy.prepareForCreate?.(obj);
     // As upstream's BeforeCreate: the name is generated before validation sees it.
@@ -207,6 +225,7 @@ export class ObjectStorage {
         // A patch computed against a newer cache than a stale body: give up like upstream does for explicit RVs.
         if (md.resourceVersion) throw conflict(gr, name);
       }
+      pruneNulls(proposed);
       const obj = this.mergeForUpdate(def, proposed, old, subresource);
       const omd = obj.metadata!;
       // Subresources (status, binding, finalize) have their own narrow rules: only the main

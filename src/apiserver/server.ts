@@ -16,11 +16,17 @@ import { WatchCache } from './watch-cache.js';
 import { ObjectStorage, type UserInfo } from './objects.js';
 import { ApiHandler } from './handler.js';
 import { listen } from './http.js';
-import { ensurePki, type Pki } from './pki.js';
+import { ensurePki, signServiceAccountToken, verifyServiceAccountToken, type Pki } from './pki.js';
+import { serviceAccountAdmission } from './admission/service-account.js';
+import { badRequest, fieldErrors, invalid, notFound } from '../api/errors.js';
+import type { KObject } from '../api/registry.js';
+import { rfc3339 } from '../api/meta.js';
 import { writeKubeconfig } from './kubeconfig.js';
 import { nthAddress, serviceIpAdmission } from './admission/service-ips.js';
 import type { ApiRequest } from './request.js';
 import { NodeProxy } from './node-proxy.js';
+import { defaultTolerationsAdmission } from './admission/default-tolerations.js';
+import { priorityAdmission, SYSTEM_PRIORITY_CLASSES } from './admission/priority.js';
 
 export interface ApiServerOptions {
   dataDir: string;
@@ -32,6 +38,8 @@ export interface ApiServerOptions {
   /** Name of the kubeconfig context/cluster. */
   clusterName?: string;
   bookmarkIntervalMs?: number;
+  /** Reject pods whose ServiceAccount does not exist yet (upstream behaviour; default true). */
+  requireServiceAccount?: boolean;
 }
 
 export const ADMIN_USER: UserInfo = { name: 'admin', groups: ['system:masters', 'system:authenticated'] };
@@ -55,6 +63,9 @@ export class ApiServer {
     this.storage = new ObjectStorage(store, this.cache, this.registry);
     const serviceCidr = opts.serviceCidr ?? '10.43.0.0/16';
     this.storage.addAdmission(serviceIpAdmission(this.cache, this.registry.byKind('', 'Service')!, { serviceCidr }));
+    this.storage.addAdmission(priorityAdmission(this.cache, this.registry));
+    this.storage.addAdmission(defaultTolerationsAdmission());
+    this.storage.addAdmission(serviceAccountAdmission({ cache: this.cache, registry: this.registry, requireServiceAccount: opts.requireServiceAccount ?? true }));
     const host = opts.host ?? '127.0.0.1';
     this.handler = new ApiHandler({
       registry: this.registry,
@@ -63,6 +74,7 @@ export class ApiServer {
       serverAddress: `${host}:${opts.port}`,
       bookmarkIntervalMs: opts.bookmarkIntervalMs,
       nodeProxy: new NodeProxy(this.storage, this.registry, pki.adminToken),
+      issueToken: (ns, name, req) => this.issueToken(ns, name, req),
     });
     this.kubeconfigPath = join(opts.dataDir, 'kubeconfig');
   }
@@ -87,13 +99,65 @@ export class ApiServer {
     return server;
   }
 
-  private authenticate(req: ApiRequest): UserInfo | undefined {
+  private async authenticate(req: ApiRequest): Promise<UserInfo | undefined> {
     const auth = req.headers['authorization'];
     if (!auth?.startsWith('Bearer ')) return undefined;
-    const token = Buffer.from(auth.slice(7).trim());
+    const raw = auth.slice(7).trim();
+    const token = Buffer.from(raw);
     const admin = Buffer.from(this.pki.adminToken);
     if (token.length === admin.length && timingSafeEqual(token, admin)) return ADMIN_USER;
-    return undefined;
+    if (raw.split('.').length !== 3) return undefined;
+    // A service-account JWT: valid signature and time, and still bound to live objects.
+    const sa = await verifyServiceAccountToken(this.pki, raw);
+    if (!sa) return undefined;
+    const [, , ns, name] = sa.username.split(':');
+    const saObj = this.cache.get(this.registry.byKind('', 'ServiceAccount')!, ns, name);
+    if (!saObj || saObj.obj.metadata?.uid !== sa.uid) return undefined;
+    const podName = sa.extra['authentication.kubernetes.io/pod-name']?.[0];
+    const podUid = sa.extra['authentication.kubernetes.io/pod-uid']?.[0];
+    if (podName) {
+      const pod = this.cache.get(this.registry.byKind('', 'Pod')!, ns, podName);
+      if (!pod || pod.obj.metadata?.uid !== podUid || pod.obj.metadata?.deletionTimestamp) return undefined;
+    }
+    return { name: sa.username, uid: sa.uid, groups: [...sa.groups, 'system:authenticated'] };
+  }
+
+  /** TokenRequest (serviceaccounts/NAME/token): a signed, expiring token, optionally bound to a pod. */
+  private async issueToken(namespace: string, name: string, req: KObject): Promise<KObject> {
+    const sa = this.cache.get(this.registry.byKind('', 'ServiceAccount')!, namespace, name);
+    if (!sa) throw notFound({ group: '', resource: 'serviceaccounts' }, name);
+    const spec = (req.spec ?? {}) as { audiences?: string[]; expirationSeconds?: number; boundObjectRef?: { kind?: string; name?: string; uid?: string } };
+    const exp = spec.expirationSeconds ?? 3600;
+    if (!Number.isInteger(exp) || exp < 600) {
+      throw invalid('authentication.k8s.io', 'TokenRequest', name, [fieldErrors.invalid('spec.expirationSeconds', exp, 'may not specify a duration less than 10 minutes')]);
+    }
+    let podName: string | undefined;
+    let podUid: string | undefined;
+    const bound = spec.boundObjectRef;
+    if (bound) {
+      if (bound.kind !== 'Pod') throw badRequest(`cannot bind a token to a ${bound.kind}; only Pod is supported`);
+      const pod = this.cache.get(this.registry.byKind('', 'Pod')!, namespace, bound.name ?? '');
+      if (!pod || (bound.uid && pod.obj.metadata?.uid !== bound.uid)) throw notFound({ group: '', resource: 'pods' }, bound.name ?? '');
+      podName = pod.name;
+      podUid = pod.obj.metadata?.uid;
+    }
+    const now = Date.now();
+    const token = await signServiceAccountToken(this.pki, {
+      namespace,
+      serviceAccountName: name,
+      serviceAccountUid: sa.obj.metadata!.uid!,
+      podName,
+      podUid,
+      audiences: spec.audiences?.length ? spec.audiences : undefined,
+      expirationSeconds: exp,
+    }, new Date(now));
+    return {
+      kind: 'TokenRequest',
+      apiVersion: 'authentication.k8s.io/v1',
+      metadata: { name, namespace, creationTimestamp: rfc3339(now) },
+      spec: { ...spec, expirationSeconds: exp },
+      status: { token, expirationTimestamp: rfc3339(now + exp * 1000) },
+    };
   }
 
   /** Creates what every cluster starts with, if missing. */
@@ -106,6 +170,15 @@ export class ApiServer {
           if (!isReason(e, 'AlreadyExists')) throw e;
         });
       }
+    }
+    const pcDef = this.registry.byKind('scheduling.k8s.io', 'PriorityClass')!;
+    for (const pc of SYSTEM_PRIORITY_CLASSES) {
+      if (this.cache.get(pcDef, '', pc.name)) continue;
+      await this.storage
+        .create(pcDef, '', { apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', metadata: { name: pc.name }, value: pc.value, description: pc.description }, ctx)
+        .catch((e) => {
+          if (!isReason(e, 'AlreadyExists')) throw e;
+        });
     }
     const svcDef = this.registry.byKind('', 'Service')!;
     if (!this.cache.get(svcDef, 'default', 'kubernetes')) {

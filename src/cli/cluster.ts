@@ -8,8 +8,16 @@ import { InProcessTransport } from '../apiserver/in-process.js';
 import { RestClient } from '../client/rest.js';
 import { startControllerManager, type ControllerManager } from '../controllers/manager.js';
 import { openStore } from '../store/open.js';
+import { startScheduler, type RunningScheduler } from '../scheduler/host.js';
+import { LeaderElector } from '../client/leader-election.js';
+import { startRegistry } from '../image/registry/server.js';
+import { ImageStore } from '../image/store.js';
+import { startNodeStack, type NodeStack } from '../agent/node-stack.js';
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
 
-export const DEFAULT_DATA_DIR = process.getuid?.() === 0 ? '/var/lib/skiff' : join(homedir(), '.local/share/skiff');
+import { DEFAULT_DATA_DIR } from './defaults.js';
+export { DEFAULT_DATA_DIR };
 
 export interface ClusterFlags {
   dataDir: string;
@@ -21,6 +29,18 @@ export interface ClusterFlags {
   nodeMonitorGracePeriod: string;
   podEvictionTimeout?: string;
   controllers: boolean;
+  leaderElect?: boolean;
+  registryPort: string;
+  lbPool: string;
+}
+
+export interface UpFlags extends ClusterFlags {
+  nodeName: string;
+  podCidr: string;
+  bridge?: string;
+  namePrefix?: string;
+  agentPort: string;
+  backoffMs?: string;
 }
 
 function addCommonFlags(cmd: Command): Command {
@@ -32,7 +52,10 @@ function addCommonFlags(cmd: Command): Command {
     .option('--name <name>', 'cluster name (kubeconfig context)', 'skiff')
     .option('--store <spec>', 'state store: a sqlite path (default DATA_DIR/state.db), etcd://host:port[,host:port], or memory:')
     .option('--node-monitor-grace-period <s>', 'seconds without a node heartbeat before the node is NotReady', '50')
-    .option('--no-controllers', 'run the API server only (no scheduler, no controllers)');
+    .option('--no-controllers', 'run the API server only (no scheduler, no controllers)')
+    .option('--leader-elect', 'run the scheduler and controllers only while holding their Leases (several servers on one store)')
+    .option('--registry-port <port>', "port of the built-in image registry on 127.0.0.1 ('off' to disable, 0 = any)", '5000')
+    .option('--lb-pool <cidr>', 'host loopback range for LoadBalancer Services', '127.0.1.0/24');
 }
 
 /** Runs until SIGINT/SIGTERM, then stops cleanly. */
@@ -55,6 +78,9 @@ export interface ControlPlane {
   /** A client that talks to the API server in-process, as the system. */
   client: RestClient;
   controllers?: ControllerManager;
+  scheduler?: RunningScheduler;
+  /** Port of the built-in registry, when it runs. */
+  registryPort?: number;
   stop(): Promise<void>;
 }
 
@@ -68,23 +94,59 @@ export async function startControlPlane(flags: ClusterFlags): Promise<ControlPla
     serviceCidr: flags.serviceCidr,
     clusterName: flags.name,
     store,
+    requireServiceAccount: flags.controllers,
   });
+  let registry: { port: number; close(): Promise<void> | void } | undefined;
+  if (flags.registryPort !== 'off') {
+    try {
+      registry = await startRegistry({ store: ImageStore.open(flags.dataDir), host: '127.0.0.1', port: Number(flags.registryPort) });
+    } catch (err) {
+      console.error(`skiff: the built-in registry did not start on 127.0.0.1:${flags.registryPort}: ${(err as Error).message} (pick another with --registry-port, or 'off')`);
+    }
+  }
   const client = new RestClient(new InProcessTransport(server.handler, { name: 'system:kube-controller-manager', groups: ['system:masters', 'system:authenticated'] }));
   let controllers: ControllerManager | undefined;
+  let scheduler: RunningScheduler | undefined;
+  let schedulerElector: LeaderElector | undefined;
   if (flags.controllers) {
+    const identity = `${hostname()}_${randomUUID()}`;
     controllers = startControllerManager({
       client,
-      options: { nodeMonitorGracePeriodSeconds: Number(flags.nodeMonitorGracePeriod) },
+      options: { nodeMonitorGracePeriodSeconds: Number(flags.nodeMonitorGracePeriod), rootCaPem: server.pki.caCertPem, loadBalancerPool: flags.lbPool },
+      leaderElection: flags.leaderElect ? { identity } : false,
       log: (m) => console.error(`skiff: controllers: ${m}`),
     });
+    const runScheduler = async () => {
+      scheduler = await startScheduler(client);
+    };
+    if (flags.leaderElect) {
+      schedulerElector = new LeaderElector({
+        client,
+        name: 'kube-scheduler',
+        identity,
+        onStartedLeading: () => void runScheduler(),
+        onStoppedLeading: () => void scheduler?.stop(),
+      });
+      void schedulerElector.run();
+    } else {
+      await runScheduler();
+    }
   }
   console.log(`skiff: API server ready at ${server.url} in ${Date.now() - started} ms (kubeconfig: ${server.kubeconfigPath})`);
+  if (registry) console.log(`skiff: image registry at 127.0.0.1:${registry.port}`);
   return {
     server,
     client,
     controllers,
+    registryPort: registry?.port,
+    get scheduler() {
+      return scheduler;
+    },
     async stop() {
+      schedulerElector?.stop();
+      await scheduler?.stop();
       await controllers?.stop();
+      await registry?.close();
       await server.stop();
     },
   };
@@ -97,14 +159,46 @@ export function registerClusterCommands(program: Command): void {
     process.exit(0);
   });
 
-  addCommonFlags(program.command('up').description('start an all-in-one cluster on this machine')).action(async (flags: ClusterFlags) => {
-    const cp = await startControlPlane(flags);
-    if (flags.dataDir === DEFAULT_DATA_DIR) {
-      const home = join(homedir(), '.kube', 'config');
-      mergeIntoUserKubeconfig(home, { server: cp.server.url, caPem: cp.server.pki.caCertPem, token: cp.server.pki.adminToken, contextName: flags.name });
-      console.log(`skiff: merged context "${flags.name}" into ${home}`);
-    }
-    await runUntilSignalled(() => cp.stop());
-    process.exit(0);
-  });
+  addCommonFlags(program.command('up').description('start an all-in-one cluster on this machine: control plane, registry and a node running pods with runc'))
+    .option('--node-name <name>', 'name of this node', hostname())
+    .option('--pod-cidr <cidr>', 'pod address range of this node', '10.42.0.0/24')
+    .option('--bridge <name>', 'Linux bridge of the pod network (default: derived from --name)')
+    .option('--name-prefix <prefix>', 'prefix of runc, netns, cgroup, CNI and nftables names (default: --name)')
+    .option('--agent-port <port>', "port of the node agent's HTTPS server (0 = any)", '10250')
+    .action(async (flags: UpFlags) => {
+      const cp = await startControlPlane(flags);
+      if (flags.dataDir === DEFAULT_DATA_DIR) {
+        const home = join(homedir(), '.kube', 'config');
+        mergeIntoUserKubeconfig(home, { server: cp.server.url, caPem: cp.server.pki.caCertPem, token: cp.server.pki.adminToken, contextName: flags.name });
+        console.log(`skiff: merged context "${flags.name}" into ${home}`);
+      }
+      const prefix = flags.namePrefix ?? flags.name;
+      let node: NodeStack | undefined;
+      try {
+        const t0 = Date.now();
+        node = await startNodeStack({
+          client: cp.client,
+          nodeName: flags.nodeName,
+          dataDir: flags.dataDir,
+          podCidr: flags.podCidr,
+          bridge: flags.bridge ?? `${prefix.slice(0, 13)}0`,
+          namePrefix: prefix,
+          serviceCidr: flags.serviceCidr,
+          proxyTable: prefix,
+          serveHost: '127.0.0.1',
+          servePort: Number(flags.agentPort),
+          authToken: cp.server.pki.adminToken,
+          log: (m) => console.error(`skiff: node: ${m}`),
+        });
+        console.log(`skiff: node ${flags.nodeName} ready in ${Date.now() - t0} ms`);
+      } catch (err) {
+        console.error(`skiff: the node did not start: ${(err as Error).message}`);
+        console.error('skiff: the control plane keeps running; `./skiff up` installs runc, CNI plugins and nftables when run as root.');
+      }
+      await runUntilSignalled(async () => {
+        await node?.stop();
+        await cp.stop();
+      });
+      process.exit(0);
+    });
 }

@@ -2,6 +2,9 @@
 import { Command } from 'commander';
 import { registerClusterCommands } from './cluster.js';
 import { registerSimCommands } from './sim.js';
+import { registerAgentCommands } from './agent.js';
+import { registerImageCommands } from './images.js';
+import { registerBuildCommands } from './build.js';
 
 const program = new Command();
 program
@@ -11,7 +14,11 @@ program
   .enablePositionalOptions();
 
 registerClusterCommands(program);
+registerAgentCommands(program);
 registerSimCommands(program);
+// Image verbs: images.ts creates the `image` group, build.ts adds save/bootstrap to it.
+registerImageCommands(program);
+registerBuildCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`skiff: ${err instanceof Error ? err.message : String(err)}`);

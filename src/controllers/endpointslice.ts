@@ -89,7 +89,7 @@ export function newEndpointSliceController(ctx: ControllerContext, opts: { maxEn
   const svcInf = ctx.informers.informerFor<Svc>(SERVICES);
   const podInf = ctx.informers.informerFor<P>(PODS);
   const sliceInf = ctx.informers.informerFor<Slice>(ENDPOINT_SLICES);
-  const qc = new QueueController('endpointslice', ctx, [svcInf as Informer<KObject>, podInf as Informer<KObject>, sliceInf as Informer<KObject>], sync);
+  const qc = new QueueController('endpointslice', ctx, [svcInf as Informer<KObject>, podInf as Informer<KObject>, sliceInf as unknown as Informer<KObject>], sync);
   const q = qc.queue;
 
   svcInf.addEventHandler({ onAdd: (s) => q.add(keyOf(s)), onUpdate: (_o, s) => q.add(keyOf(s)), onDelete: (s) => q.add(keyOf(s)) });

@@ -18,6 +18,10 @@ import { newNodeLifecycleController } from './node-lifecycle.js';
 import { newPodGCController } from './pod-gc.js';
 import { newReplicaSetController } from './replicaset.js';
 import { newServiceAccountController } from './service-account.js';
+import { newEndpointsController } from './endpoints.js';
+import { newEndpointSliceController } from './endpointslice.js';
+import { newRootCaController } from './root-ca.js';
+import { newLoadBalancerController } from '../network/loadbalancer.js';
 import type { Controller, ControllerContext, ControllerFactory, ControllerOptions } from './types.js';
 
 /** Every controller by name, with its default worker count (upstream --concurrent-* flags). */
@@ -29,7 +33,17 @@ export const CONTROLLERS: Record<string, { factory: ControllerFactory; workers: 
   'node-lifecycle': { factory: newNodeLifecycleController, workers: 1 },
   'pod-gc': { factory: newPodGCController, workers: 1 },
   serviceaccount: { factory: newServiceAccountController, workers: 1 },
+  endpoints: { factory: newEndpointsController, workers: 5 },
+  endpointslice: { factory: newEndpointSliceController, workers: 5 },
+  'service-lb': { factory: (ctx) => newLoadBalancerController(ctx, { pool: ctx.options.loadBalancerPool }), workers: 1 },
 };
+
+/** Controllers that need configuration to run; started only when it is given. */
+function configuredControllers(options: ControllerOptions): Record<string, { factory: ControllerFactory; workers: number }> {
+  const out: Record<string, { factory: ControllerFactory; workers: number }> = {};
+  if (options.rootCaPem) out['root-ca-cert-publisher'] = { factory: (ctx) => newRootCaController(ctx, { caPem: options.rootCaPem! }), workers: 1 };
+  return out;
+}
 
 export interface ManagerOptions {
   client: Client;
@@ -83,9 +97,10 @@ export function startControllerManager(opts: ManagerOptions): ControllerManager 
   const started = new Promise<void>((r) => { markStarted = r; });
 
   const startAll = () => {
-    const names = Object.keys(CONTROLLERS).filter((n) => !options.enabled || options.enabled.includes(n));
-    controllers = names.map((n) => CONTROLLERS[n].factory(ctx));
-    runs = controllers.map((c) => c.run(opts.workers?.[c.name] ?? CONTROLLERS[c.name]?.workers ?? 1).catch((err) => {
+    const all = { ...CONTROLLERS, ...configuredControllers(options) };
+    const names = Object.keys(all).filter((n) => !options.enabled || options.enabled.includes(n));
+    controllers = names.map((n) => all[n].factory(ctx));
+    runs = controllers.map((c) => c.run(opts.workers?.[c.name] ?? all[c.name]?.workers ?? 1).catch((err) => {
       opts.log?.(`controller ${c.name} failed: ${(err as Error).message}`);
     }));
     informers.start();

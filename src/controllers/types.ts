@@ -20,6 +20,10 @@ export interface ControllerOptions {
   gcResources?: readonly ResourceRef[];
   /** Namespace controller: the namespaced resources emptied when a namespace is deleted. */
   namespacedResources?: readonly ResourceRef[];
+  /** The cluster CA (PEM) published as the kube-root-ca.crt ConfigMap in every namespace. */
+  rootCaPem?: string;
+  /** Addresses for type=LoadBalancer Services (default 127.0.1.0/24, reachable from the host). */
+  loadBalancerPool?: string;
   /** Controllers to run (default: all), by name. */
   enabled?: readonly string[];
 }

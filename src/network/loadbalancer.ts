@@ -81,8 +81,7 @@ export function newLoadBalancerController(ctx: ControllerContext, opts: LoadBala
       want = [{ ip, ipMode: 'VIP' }];
     }
     if (JSON.stringify(ingress.map((i) => i.ip)) === JSON.stringify(want.map((i) => i.ip))) return;
-    const next = structuredClone(svc) as Svc;
-    next.status = { ...(next.status ?? {}), loadBalancer: want.length ? { ingress: want } : {} };
+    const next = { ...structuredClone(svc), status: { ...(svc.status ?? {}), loadBalancer: want.length ? { ingress: want } : {} } } as Svc;
     try {
       await client.update(SERVICES, namespace, next, { subresource: 'status' });
     } catch (err) {

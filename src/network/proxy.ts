@@ -192,7 +192,7 @@ export class ServiceProxy {
     this.started = true;
     if (this.opts.setSysctls !== false) this.writeSysctls();
     const mark = () => this.changed();
-    for (const inf of [this.svcInf as Informer<KObject>, this.sliceInf as Informer<KObject>]) {
+    for (const inf of [this.svcInf as Informer<KObject>, this.sliceInf as unknown as Informer<KObject>]) {
       this.handles.push(inf.addEventHandler({ onAdd: mark, onUpdate: mark, onDelete: mark }));
     }
     this.svcInf.start();

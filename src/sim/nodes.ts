@@ -159,15 +159,13 @@ export class SimulatedNodes {
 
   private async registerNode(name: string): Promise<void> {
     const c = this.opts.client;
-    let node: Obj;
     try {
-      node = await c.create<Obj>(NODES, undefined, this.nodeObject(name));
+      await c.create<Obj>(NODES, undefined, this.nodeObject(name));
     } catch (err) {
       if (!isReason(err, 'AlreadyExists')) throw err;
-      node = await c.get<Obj>(NODES, undefined, name);
     }
-    node.status = this.nodeStatus(name);
-    await c.update(NODES, undefined, node, { subresource: 'status' });
+    // A merge patch, not an update: the node lifecycle controller may touch the node meanwhile.
+    await c.patch(NODES, undefined, name, 'merge', { status: this.nodeStatus(name) }, { subresource: 'status' });
   }
 
   private scheduleLeases(): void {

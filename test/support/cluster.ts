@@ -39,7 +39,9 @@ export interface StartOptions {
 export async function startCluster(opts: StartOptions = {}): Promise<TestCluster> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'skiff-test-'));
   const home = mkdtempSync(join(tmpdir(), 'skiff-home-'));
-  const proc = spawn(process.execPath, ['--enable-source-maps', SKIFF_MAIN, opts.command ?? 'server', '--data-dir', dataDir, '--port', String(opts.port ?? 0), ...(opts.args ?? [])], {
+  // Every test cluster gets its own registry port and LoadBalancer range so several can run at once.
+  const lbPool = `127.${10 + Math.floor(Math.random() * 200)}.${Math.floor(Math.random() * 250)}.0/24`;
+  const proc = spawn(process.execPath, ['--enable-source-maps', SKIFF_MAIN, opts.command ?? 'server', '--data-dir', dataDir, '--port', String(opts.port ?? 0), '--registry-port', '0', '--lb-pool', lbPool, ...(opts.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...opts.env },
   });
@@ -107,4 +109,59 @@ export function manifestFile(text: string): string {
   const p = join(dir, 'manifest.yaml');
   writeFileSync(p, text);
   return p;
+}
+
+export interface SimProcess {
+  proc: ChildProcess;
+  output(): string;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Starts `skiff sim` against a cluster; resolves once its nodes are registered. */
+export async function startSim(kubeconfig: string, args: string[]): Promise<SimProcess> {
+  const proc = spawn(process.execPath, ['--enable-source-maps', SKIFF_MAIN, 'sim', '--kubeconfig', kubeconfig, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => (out += d));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`skiff sim did not get ready in 30 s:\n${out}`)), 30_000);
+    const check = () => {
+      if (/nodes ready/.test(out)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    proc.stdout!.on('data', check);
+    proc.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`skiff sim exited with ${code}:\n${out}`));
+    });
+  });
+  return {
+    proc,
+    output: () => out,
+    stop: (signal: NodeJS.Signals = 'SIGTERM') =>
+      new Promise<void>((resolve) => {
+        if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+        proc.once('exit', () => resolve());
+        proc.kill(signal);
+      }),
+  };
+}
+
+/** Polls `cond` every 100 ms until it returns a truthy value or `ms` pass. */
+export async function eventually<T>(cond: () => T | Promise<T>, ms: number, what: string): Promise<T> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await cond();
+      if (v) return v;
+      last = v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

@@ -1,0 +1,79 @@
+/**
+ * Test helpers: the Debian `docker-registry` (CNCF distribution) on a random loopback port
+ * with temp storage, and a store holding the busybox fixture image.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeBusyboxRootfs } from '../fixtures.js';
+import { ImageStore } from '../store.js';
+
+/** A free TCP port on 127.0.0.1 (closed again; race-free enough for tests). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface DebianRegistry {
+  port: number;
+  address: string;
+  stop(): Promise<void>;
+}
+
+/** Starts /usr/bin/docker-registry on 127.0.0.1:<random>; resolves when /v2/ answers. */
+export async function startDebianRegistry(): Promise<DebianRegistry> {
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-reg-'));
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort();
+    const cfg = join(dir, 'config.yml');
+    writeFileSync(cfg, `version: 0.1\nlog: {level: error}\nstorage:\n  filesystem: {rootdirectory: ${dir}/data}\n  delete: {enabled: true}\nhttp: {addr: 127.0.0.1:${port}}\n`);
+    const child: ChildProcess = spawn('/usr/bin/docker-registry', ['serve', cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr!.on('data', (d) => (err += d));
+    let exited = false;
+    child.on('exit', () => (exited = true));
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline && !exited) {
+      try {
+        const r = await fetch(`http://127.0.0.1:${port}/v2/`);
+        if (r.status === 200) {
+          return {
+            port,
+            address: `127.0.0.1:${port}`,
+            async stop() {
+              child.kill('SIGTERM');
+              await new Promise((r2) => (child.exitCode !== null ? r2(null) : child.once('exit', r2)));
+              rmSync(dir, { recursive: true, force: true });
+            },
+          };
+        }
+      } catch {
+        /* not yet */
+      }
+      await new Promise((r2) => setTimeout(r2, 50));
+    }
+    child.kill('SIGKILL');
+    if (attempt >= 2) {
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(`docker-registry did not start: ${err.trim().slice(-500)}`);
+    }
+  }
+}
+
+/** A store in a temp dir with `busybox:latest` (from the host's busybox). */
+export async function busyboxStore(): Promise<{ store: ImageStore; dir: string; cleanup(): void }> {
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-img-'));
+  const store = ImageStore.open(join(dir, 'data'));
+  const tar = join(dir, 'busybox.tar');
+  await writeBusyboxRootfs(tar);
+  await store.importRootfs(tar, 'busybox:latest');
+  return { store, dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}

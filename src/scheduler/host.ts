@@ -1,0 +1,98 @@
+/**
+ * Runs the scheduler as an API client (the one rule): informers on Nodes and Pods feed it, and
+ * its decisions go back through pods/binding, pod status and Events.
+ */
+import type { Pod, Node } from 'kubernetes-types/core/v1.js';
+import { isReason } from '../api/errors.js';
+import { Informer } from '../client/informer.js';
+import { NAMESPACES, NODES, PODS } from '../client/resources.js';
+import { Recorder } from '../client/events.js';
+import type { Client, KObject } from '../client/types.js';
+import { Scheduler, type SchedulerHost, type SchedulerOptions } from './scheduler.js';
+import { rfc3339 } from '../client/clock.js';
+
+export interface RunningScheduler {
+  scheduler: Scheduler;
+  stop(): Promise<void>;
+}
+
+/** An API-backed SchedulerHost: binding, unschedulable reports, preemption. */
+export function apiSchedulerHost(client: Client, schedulerName = 'default-scheduler'): SchedulerHost {
+  const recorder = new Recorder(client, { component: schedulerName });
+  return {
+    async bind(pod: Pod, nodeName: string) {
+      const md = pod.metadata!;
+      await client.create(
+        PODS,
+        md.namespace,
+        { apiVersion: 'v1', kind: 'Binding', metadata: { name: md.name, namespace: md.namespace, uid: md.uid }, target: { apiVersion: 'v1', kind: 'Node', name: nodeName } },
+        { name: md.name, subresource: 'binding' },
+      );
+      recorder.event(pod as KObject, 'Normal', 'Scheduled', `Successfully assigned ${md.namespace}/${md.name} to ${nodeName}`);
+    },
+    async reportUnschedulable(pod: Pod, message: string) {
+      const md = pod.metadata!;
+      recorder.event(pod as KObject, 'Warning', 'FailedScheduling', message);
+      const conditions = (pod.status?.conditions ?? []).filter((c) => c.type !== 'PodScheduled');
+      const prev = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
+      if (prev?.status === 'False' && prev.message === message) return;
+      conditions.push({ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message, lastProbeTime: null as unknown as string, lastTransitionTime: rfc3339(Date.now()) });
+      try {
+        await client.patch(PODS, md.namespace, md.name!, 'merge', { status: { conditions } }, { subresource: 'status' });
+      } catch (err) {
+        if (!isReason(err, 'NotFound')) throw err;
+      }
+    },
+    async evict(victim: Pod, preemptor: Pod) {
+      const md = victim.metadata!;
+      recorder.event(victim as KObject, 'Normal', 'Preempted', `Preempted by pod ${preemptor.metadata?.uid} on node ${victim.spec?.nodeName}`);
+      try {
+        await client.delete(PODS, md.namespace, md.name!, { preconditions: { uid: md.uid } });
+      } catch (err) {
+        if (!isReason(err, 'NotFound')) throw err;
+      }
+    },
+    async nominate(pod: Pod, nodeName: string) {
+      const md = pod.metadata!;
+      await client.patch(PODS, md.namespace, md.name!, 'merge', { status: { nominatedNodeName: nodeName || null } }, { subresource: 'status' });
+    },
+  };
+}
+
+/** Starts informers and the scheduling loop; resolves once the caches have synced. */
+export async function startScheduler(client: Client, opts: SchedulerOptions = {}): Promise<RunningScheduler> {
+  const scheduler = new Scheduler(apiSchedulerHost(client, opts.schedulerName), opts);
+  const nodes = new Informer<KObject>(client, NODES);
+  const pods = new Informer<KObject>(client, PODS);
+  const namespaces = new Informer<KObject>(client, NAMESPACES);
+  nodes.addEventHandler({
+    onAdd: (n) => scheduler.addNode(n as Node),
+    onUpdate: (o, n) => scheduler.updateNode(o as Node, n as Node),
+    onDelete: (n) => scheduler.deleteNode(n as Node),
+  });
+  pods.addEventHandler({
+    onAdd: (p) => scheduler.addPod(p as Pod),
+    onUpdate: (o, p) => scheduler.updatePod(o as Pod, p as Pod),
+    onDelete: (p) => scheduler.deletePod(p as Pod),
+  });
+  namespaces.addEventHandler({
+    onAdd: (n) => scheduler.addNamespace?.(n as never),
+    onUpdate: (o, n) => scheduler.updateNamespace?.(o as never, n as never),
+    onDelete: (n) => scheduler.deleteNamespace?.(n as never),
+  });
+  nodes.start();
+  namespaces.start();
+  await Promise.all([nodes.waitForSync(), namespaces.waitForSync()]);
+  pods.start();
+  await pods.waitForSync();
+  scheduler.start();
+  return {
+    scheduler,
+    async stop() {
+      pods.stop();
+      nodes.stop();
+      namespaces.stop();
+      await scheduler.stop();
+    },
+  };
+}
