@@ -33,6 +33,8 @@ export interface NodeStack {
   agent: Agent;
   proxy: ServiceProxy;
   dns?: ClusterDns;
+  /** The pod bridge's address: how pods reach this host (DNS, the API server). */
+  gatewayIp: string;
   stop(): Promise<void>;
 }
 
@@ -134,8 +136,8 @@ export async function startNodeStack(opts: NodeStackOptions): Promise<NodeStack>
   const bridge = opts.bridge ?? 'skiff0';
   const dnsIp = nthAddress(opts.serviceCidr, 10);
   let dns: ClusterDns | undefined;
+  const gw = ensureBridge(bridge, opts.podCidr);
   if (opts.runDns !== false) {
-    const gw = ensureBridge(bridge, opts.podCidr);
     dns = new ClusterDns({ client: opts.client, listen: { host: gw, port: 53 }, clusterDomain: opts.clusterDomain, log });
     await dns.start();
     await publishDns(opts.client, dnsIp, gw, 53);
@@ -168,6 +170,7 @@ export async function startNodeStack(opts: NodeStackOptions): Promise<NodeStack>
     agent,
     proxy,
     dns,
+    gatewayIp: gw,
     async stop() {
       await agent.stop();
       await proxy.stop();

@@ -160,6 +160,8 @@ export class ObjectStorage {
     // As upstream's BeforeCreate: the name is generated before validation sees it.
     const nameGenerated = !md.name;
     if (nameGenerated) md.name = generateName(md.generateName!);
+    // Report a duplicate before admission runs, so allocations (ClusterIPs) don't mask it.
+    if (!nameGenerated && this.cache.get(def, def.namespaced ? namespace : '', md.name!)) throw alreadyExists(groupResource(def), md.name!);
     for (const a of this.admission) await a('CREATE', def, obj, undefined, ctx);
     this.checkNamespace(def, namespace, md.name!);
     this.validate(def, obj);

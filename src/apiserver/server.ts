@@ -52,6 +52,8 @@ export class ApiServer {
   readonly handler: ApiHandler;
   readonly kubeconfigPath: string;
   url = '';
+  port = 0;
+  private readonly extraListeners: http.Server[] = [];
 
   private constructor(
     readonly opts: ApiServerOptions,
@@ -95,6 +97,8 @@ export class ApiServer {
     const addr = server.http.address();
     const port = typeof addr === 'object' && addr ? addr.port : opts.port;
     server.url = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    server.port = port;
+    await server.seedKubernetesService(serviceCidr);
     writeKubeconfig(server.kubeconfigPath, { server: server.url, caPem: pki.caCertPem, token: pki.adminToken, contextName: opts.clusterName ?? 'skiff' });
     return server;
   }
@@ -180,8 +184,15 @@ export class ApiServer {
           if (!isReason(e, 'AlreadyExists')) throw e;
         });
     }
+  }
+
+  /** The `kubernetes` Service in default, targeting the port we actually serve on. */
+  private async seedKubernetesService(serviceCidr: string): Promise<void> {
+    const ctx = { user: ADMIN_USER };
     const svcDef = this.registry.byKind('', 'Service')!;
-    if (!this.cache.get(svcDef, 'default', 'kubernetes')) {
+    const ports = [{ name: 'https', port: 443, protocol: 'TCP', targetPort: this.port }];
+    const existing = this.cache.get(svcDef, 'default', 'kubernetes');
+    if (!existing) {
       await this.storage
         .create(
           svcDef,
@@ -190,22 +201,59 @@ export class ApiServer {
             apiVersion: 'v1',
             kind: 'Service',
             metadata: { name: 'kubernetes', labels: { component: 'apiserver', provider: 'kubernetes' } },
-            spec: { clusterIP: nthAddress(serviceCidr, 1), ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: this.opts.port }] },
+            spec: { clusterIP: nthAddress(serviceCidr, 1), ports },
           },
           ctx,
         )
         .catch((e) => {
           if (!isReason(e, 'AlreadyExists')) throw e;
         });
+    } else if ((existing.obj.spec as { ports?: { targetPort?: unknown }[] }).ports?.[0]?.targetPort !== this.port) {
+      await this.storage.update(svcDef, 'default', 'kubernetes', (cur) => ({ ...cur, spec: { ...(cur.spec as object), ports } }), ctx);
+    }
+  }
+
+  /**
+   * Also serves on `ip` (e.g. the pod bridge's gateway) and points the `kubernetes` Service's
+   * endpoints there, so programs in pods reach the API with the in-cluster configuration.
+   */
+  async advertise(ip: string): Promise<void> {
+    if (!this.extraListeners.length) {
+      this.extraListeners.push(await listen(this.handler, { host: ip, port: this.port, tls: { cert: this.pki.servingCertPem, key: this.pki.servingKeyPem } }));
+    }
+    const ctx = { user: ADMIN_USER };
+    const labels = { 'kubernetes.io/service-name': 'kubernetes', 'endpointslice.kubernetes.io/managed-by': 'skiff-apiserver' };
+    const objects: [string, string, KObject][] = [
+      ['discovery.k8s.io', 'EndpointSlice', {
+        apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 'kubernetes', labels },
+        addressType: 'IPv4', endpoints: [{ addresses: [ip], conditions: { ready: true, serving: true, terminating: false } }],
+        ports: [{ name: 'https', port: this.port, protocol: 'TCP' }],
+      }],
+      ['', 'Endpoints', {
+        apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'kubernetes', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } },
+        subsets: [{ addresses: [{ ip }], ports: [{ name: 'https', port: this.port, protocol: 'TCP' }] }],
+      }],
+    ];
+    for (const [group, kind, obj] of objects) {
+      const def = this.registry.byKind(group, kind)!;
+      if (this.cache.get(def, 'default', 'kubernetes')) {
+        await this.storage.update(def, 'default', 'kubernetes', (cur) => ({ ...obj, metadata: { ...obj.metadata, resourceVersion: cur.metadata?.resourceVersion } }), ctx);
+      } else {
+        await this.storage.create(def, 'default', obj, ctx).catch((e) => {
+          if (!isReason(e, 'AlreadyExists')) throw e;
+        });
+      }
     }
   }
 
   async stop(): Promise<void> {
-    await new Promise<void>((resolve) => {
-      if (!this.http) return resolve();
-      this.http.close(() => resolve());
-      this.http.closeAllConnections();
-    });
+    for (const srv of [this.http, ...this.extraListeners]) {
+      await new Promise<void>((resolve) => {
+        if (!srv) return resolve();
+        srv.close(() => resolve());
+        srv.closeAllConnections();
+      });
+    }
     this.cache.stop();
     await this.store.close();
   }

@@ -190,6 +190,7 @@ export function registerClusterCommands(program: Command): void {
           authToken: cp.server.pki.adminToken,
           log: (m) => console.error(`skiff: node: ${m}`),
         });
+        await cp.server.advertise(node.gatewayIp);
         console.log(`skiff: node ${flags.nodeName} ready in ${Date.now() - t0} ms`);
       } catch (err) {
         console.error(`skiff: the node did not start: ${(err as Error).message}`);
