@@ -120,3 +120,179 @@ export async function pool(total: number, concurrency: number, fn: (i: number) =
     }),
   );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Helpers shared by the control-plane and node benchmarks (added for issues 2–5).
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SKIFF_MAIN, startCluster, type TestCluster } from '../test/support/cluster.js';
+import { writeBusyboxRootfs } from '../src/image/fixtures.js';
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Progress on stderr (stdout carries only the JSON line). */
+export function log(msg: string): void {
+  process.stderr.write(`[bench] ${msg}\n`);
+}
+
+/** Integer from env var `name`, else from `--name=value` args, else `def`. */
+export function intArg(name: string, def: number): number {
+  const a = process.argv.find((x) => x.startsWith(`--${name.toLowerCase()}=`));
+  const v = a ? a.split('=')[1] : process.env[name];
+  return v !== undefined && v !== '' ? Number(v) : def;
+}
+
+/** Polls cond every `everyMs` until truthy or `ms` pass (then throws). */
+export async function waitFor<T>(cond: () => T | Promise<T>, ms: number, what: string, everyMs = 50): Promise<T> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await cond();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await sleep(everyMs);
+  }
+}
+
+/** RSS of every descendant process of `pid` whose command line matches `re` (MB, summed) and their count. */
+export function descendantsRss(pid: number, re: RegExp): { count: number; mb: number } {
+  const r = spawnSync('ps', ['-e', '-o', 'pid=,ppid=,rss=,args='], { encoding: 'utf8' });
+  const rows = r.stdout.split('\n').filter(Boolean).map((l) => {
+    const m = /^\s*(\d+)\s+(\d+)\s+(\d+)\s+(.*)$/.exec(l)!;
+    return { pid: Number(m[1]), ppid: Number(m[2]), rss: Number(m[3]), args: m[4] };
+  });
+  const kids = new Map<number, typeof rows>();
+  for (const row of rows) kids.set(row.ppid, [...(kids.get(row.ppid) ?? []), row]);
+  let count = 0;
+  let kb = 0;
+  const stack = [pid];
+  const seen = new Set<number>();
+  while (stack.length) {
+    const p = stack.pop()!;
+    for (const k of kids.get(p) ?? []) {
+      if (seen.has(k.pid)) continue;
+      seen.add(k.pid);
+      stack.push(k.pid);
+      if (re.test(k.args)) { count++; kb += k.rss; }
+    }
+  }
+  return { count, mb: round(kb / 1024) };
+}
+
+/** Creates `total` pods (bare, small requests) with `concurrency` clients; returns the first-create time. */
+export async function createPods(client: LoadClient, total: number, concurrency: number, manifest: (i: number) => unknown, path = '/api/v1/namespaces/default/pods'): Promise<{ t0: number; failures: number }> {
+  const t0 = performance.now();
+  let failures = 0;
+  await pool(total, concurrency, async (i) => {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const r = await client.request('POST', path, manifest(i));
+      if (r.status === 201) return;
+      if (r.status === 409) return;
+      if (attempt === 4) { failures++; if (failures < 3) log(`create ${i} failed: ${r.status} ${r.body.slice(0, 200)}`); }
+      await sleep(100);
+    }
+  });
+  return { t0, failures };
+}
+
+/** An all-in-one `skiff up` cluster with the busybox fixture imported as busybox:bench. */
+export interface UpCluster {
+  c: TestCluster;
+  name: string;
+  client: LoadClient;
+  /** Stops skiff (SIGTERM) and resets the node (containers, netns, bridge, nft table); removes the data dir. */
+  cleanup(): Promise<void>;
+}
+
+export const BENCH_IMAGE = 'busybox:bench';
+
+export async function prepareUpDataDir(): Promise<string> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'skiff-bench-'));
+  const tarDir = mkdtempSync(join(tmpdir(), 'skiff-bench-tar-'));
+  const tar = join(tarDir, 'busybox.tar');
+  await writeBusyboxRootfs(tar);
+  const r = spawnSync(process.execPath, [SKIFF_MAIN, 'image', 'import', tar, BENCH_IMAGE, '--data-dir', dataDir], { encoding: 'utf8' });
+  rmSync(tarDir, { recursive: true, force: true });
+  if (r.status !== 0) throw new Error(`image import failed: ${r.stderr}`);
+  return dataDir;
+}
+
+export function resetNode(dataDir: string): void {
+  const r = spawnSync(process.execPath, [SKIFF_MAIN, 'reset', '--data-dir', dataDir], { encoding: 'utf8', timeout: 120_000 });
+  if (r.status !== 0) log(`reset failed: ${r.stderr}`);
+}
+
+/**
+ * Starts `skiff up` with a unique name, pod CIDR (10.<octet>.0.0/24) and service CIDR (10.<octet+60>.0.0/16),
+ * waits for node Ready and the default ServiceAccount.
+ */
+export async function startUp(tag: string, octet: number, opts: { dataDir?: string } = {}): Promise<UpCluster> {
+  const dataDir = opts.dataDir ?? (await prepareUpDataDir());
+  const name = `b${tag}${Math.random().toString(36).slice(2, 6)}`.slice(0, 12);
+  let c: TestCluster;
+  try {
+    c = await startCluster({
+      command: 'up',
+      dataDir,
+      args: ['--name', name, '--node-name', name, '--pod-cidr', `10.${octet}.0.0/24`, '--service-cidr', `10.${octet + 60}.0.0/16`, '--agent-port', '0'],
+    });
+  } catch (err) {
+    resetNode(dataDir);
+    rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+  const client = new LoadClient(c.kubeconfig, 64);
+  const cleanup = async () => {
+    client.close();
+    await c.stop();
+    resetNode(dataDir);
+    await c.destroy();
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    await waitFor(async () => {
+      const n = JSON.parse((await client.request('GET', `/api/v1/nodes/${name}`)).body);
+      return n.status?.conditions?.some((x: { type: string; status: string }) => x.type === 'Ready' && x.status === 'True');
+    }, 30_000, 'node Ready');
+    await waitFor(async () => (await client.request('GET', '/api/v1/namespaces/default/serviceaccounts/default')).status === 200, 30_000, 'default ServiceAccount');
+  } catch (err) {
+    log(c.output().slice(-3000));
+    await cleanup();
+    throw err;
+  }
+  return { c, name, client, cleanup };
+}
+
+/** Starts a bare `skiff server` process itself (for timing from spawn to the ready line). */
+export function spawnServer(dataDir: string, args: string[] = []): { proc: ChildProcess; ready: Promise<{ url: string; wallMs: number; selfMs: number }>; output(): string } {
+  const t0 = performance.now();
+  const proc = spawn(process.execPath, [SKIFF_MAIN, 'server', '--data-dir', dataDir, '--port', '0', '--registry-port', 'off', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const ready = new Promise<{ url: string; wallMs: number; selfMs: number }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server not ready in 30 s:\n${out}`)), 30_000);
+    const on = (d: Buffer) => {
+      out += d;
+      const m = /ready at (https:\/\/\S+) in (\d+) ms/.exec(out);
+      if (m) { clearTimeout(timer); resolve({ url: m[1], wallMs: performance.now() - t0, selfMs: Number(m[2]) }); }
+    };
+    proc.stdout!.on('data', on);
+    proc.stderr!.on('data', on);
+    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited ${code}:\n${out}`)); });
+  });
+  return { proc, ready, output: () => out };
+}
+
+export function killAndWait(proc: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  return new Promise((resolve) => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+    proc.once('exit', () => resolve());
+    proc.kill(signal);
+  });
+}

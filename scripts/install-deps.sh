@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs what skiff needs on a fresh Debian machine: npm packages always, and the
 # Debian packages (runc, CNI plugins, nftables, etcd, a registry, test clients) when root.
-# Quiet unless something has to be installed. Usage: install-deps.sh [--debian] [--npm]
+# Quiet unless something has to be installed. Usage: install-deps.sh [--debian | --node] [--npm]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-want_debian=0 want_npm=0
+want_debian=0 want_npm=0 node_only=0
 for a in "$@"; do
-  case "$a" in --debian) want_debian=1 ;; --npm) want_npm=1 ;; esac
+  case "$a" in --debian) want_debian=1 ;; --npm) want_npm=1 ;; --node) want_debian=1 node_only=1 ;; esac
 done
 [ $# -eq 0 ] && want_debian=1 && want_npm=1
 
@@ -16,7 +16,10 @@ if [ "$want_debian" = 1 ]; then
   pkgs=(runc:/usr/sbin/runc containernetworking-plugins:/usr/lib/cni/bridge nftables:/usr/sbin/nft
         etcd-server:/usr/bin/etcd docker-registry:/usr/bin/docker-registry
         python3-kubernetes:/usr/lib/python3/dist-packages/kubernetes busybox-static:/bin/busybox
-        iproute2:/usr/sbin/ip)
+        iproute2:/usr/sbin/ip golang-go:/usr/bin/go buildah:/usr/bin/buildah curl:/usr/bin/curl
+        util-linux:/usr/bin/nsenter)
+  # What a node needs to run pods (`skiff up`); the rest is for tests and benchmarks.
+  [ "$node_only" = 1 ] && pkgs=(runc:/usr/sbin/runc containernetworking-plugins:/usr/lib/cni/bridge nftables:/usr/sbin/nft iproute2:/usr/sbin/ip)
   missing=()
   for p in "${pkgs[@]}"; do [ -e "${p#*:}" ] || missing+=("${p%%:*}"); done
   if [ ${#missing[@]} -gt 0 ]; then

@@ -86,6 +86,18 @@ export function hostIPv4(): string {
   return '127.0.0.1';
 }
 
+/**
+ * Hidden knob for end-to-end tests of `skiff up`: SKIFF_AGENT_BACKOFF_MS="INITIAL[,MAX]" shortens
+ * the crash-loop (and image-pull) back-off, which otherwise starts at 10 s.
+ */
+function backoffFromEnv(): { initialMs: number; maxMs: number } | undefined {
+  const v = process.env.SKIFF_AGENT_BACKOFF_MS;
+  if (!v) return undefined;
+  const [a, b] = v.split(',').map((x) => Number(x.trim()));
+  if (!a || !Number.isFinite(a) || a <= 0) return undefined;
+  return { initialMs: a, maxMs: b && Number.isFinite(b) && b >= a ? b : Math.max(a, 300_000) };
+}
+
 /** Picks the CNI/bridge names for a name prefix (what `skiff reset` removes). */
 export function networkNames(namePrefix: string, bridge?: string): { network: string; bridge: string } {
   return { network: `${namePrefix}-pods`, bridge: bridge ?? (namePrefix === 'skiff' ? 'skiff0' : `${namePrefix}0`.slice(0, 15)) };
@@ -143,6 +155,7 @@ export class Agent {
       }
     };
     const podsDir = join(o.dataDir, 'pods');
+    const backoff = o.backoff ?? backoffFromEnv();
     const volumes = new VolumeManager(podsDir, {
       getConfigMap: (ns, n) => get<ConfigMap>(CONFIGMAPS, ns, n),
       getSecret: (ns, n) => get<Secret>(SECRETS, ns, n),
@@ -156,8 +169,8 @@ export class Agent {
       probes: this.probes,
       recorder,
       clock: this.clock,
-      backoff: new Backoff(this.clock, o.backoff?.initialMs, o.backoff?.maxMs),
-      imageBackoff: new Backoff(this.clock, o.imageBackoff?.initialMs ?? o.backoff?.initialMs, o.imageBackoff?.maxMs ?? o.backoff?.maxMs),
+      backoff: new Backoff(this.clock, backoff?.initialMs, backoff?.maxMs),
+      imageBackoff: new Backoff(this.clock, o.imageBackoff?.initialMs ?? backoff?.initialMs, o.imageBackoff?.maxMs ?? backoff?.maxMs),
       nodeName: o.nodeName,
       hostIP: () => parts.hostIP,
       podsDir,

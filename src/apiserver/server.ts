@@ -40,6 +40,8 @@ export interface ApiServerOptions {
   bookmarkIntervalMs?: number;
   /** Reject pods whose ServiceAccount does not exist yet (upstream behaviour; default true). */
   requireServiceAccount?: boolean;
+  /** Events the watch cache keeps for watches from a past resourceVersion (default 100,000). */
+  watchCacheSize?: number;
 }
 
 export const ADMIN_USER: UserInfo = { name: 'admin', groups: ['system:masters', 'system:authenticated'] };
@@ -61,7 +63,7 @@ export class ApiServer {
     readonly pki: Pki,
   ) {
     this.registry = defaultRegistry();
-    this.cache = new WatchCache(store, this.registry);
+    this.cache = new WatchCache(store, this.registry, { historySize: opts.watchCacheSize });
     this.storage = new ObjectStorage(store, this.cache, this.registry);
     const serviceCidr = opts.serviceCidr ?? '10.43.0.0/16';
     this.storage.addAdmission(serviceIpAdmission(this.cache, this.registry.byKind('', 'Service')!, { serviceCidr }));

@@ -11,6 +11,10 @@ import { ImageStore } from '../image/store.js';
 import { normalizeReference } from '../image/reference.js';
 import { build, BuildError } from '../image/build/builder.js';
 import { bootstrapGo, GO_BOOTSTRAP_REF } from '../image/build/bootstrap.js';
+import { writeBusyboxRootfs } from '../image/fixtures.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { ProgressMode } from '../image/build/progress.js';
 import { pullImage, pushImage, RegistryClient } from '../image/registry/client.js';
 import { saveCredentials } from '../image/registry/auth.js';
@@ -156,14 +160,26 @@ export function registerBuildCommands(program: Command): void {
 
   image
     .command('bootstrap')
-    .description(`build a local builder image offline; "go" makes ${GO_BOOTSTRAP_REF} from the host's Go toolchain`)
-    .argument('<toolchain>', 'go')
+    .description(`make a base image offline from the host: "go" makes ${GO_BOOTSTRAP_REF} from the host's Go toolchain, "busybox" makes busybox:latest from the host's static busybox`)
+    .argument('<toolchain>', 'go | busybox')
     .option('--goroot <dir>', 'host Go installation', '/usr/lib/go')
-    .option('--tag <ref>', 'name of the image', GO_BOOTSTRAP_REF)
+    .option('--tag <ref>', 'name of the image (default: skiff.local/golang:bootstrap or busybox:latest)')
     .option('--data-dir <dir>', 'skiff data directory', DEFAULT_DATA_DIR)
-    .action(async (toolchain: string, o: { goroot: string; tag: string; dataDir: string }) => {
-      if (toolchain !== 'go') throw new Error(`unknown toolchain ${toolchain}: only "go" can be bootstrapped`);
-      const info = await bootstrapGo(openStore(o.dataDir), { goroot: o.goroot, ref: o.tag, log: (l) => console.error(l) });
+    .action(async (toolchain: string, o: { goroot: string; tag?: string; dataDir: string }) => {
+      if (toolchain === 'busybox') {
+        const dir = mkdtempSync(join(tmpdir(), 'skiff-busybox-'));
+        try {
+          const tar = join(dir, 'rootfs.tar');
+          await writeBusyboxRootfs(tar);
+          const info = await openStore(o.dataDir).importRootfs(tar, o.tag ?? 'busybox:latest', { Cmd: ['sh'] });
+          console.log(`${info.ref} ${info.id.slice(7, 19)} ${(info.size / 1e6).toFixed(1)}MB`);
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+        return;
+      }
+      if (toolchain !== 'go') throw new Error(`unknown toolchain ${toolchain}: use "go" or "busybox"`);
+      const info = await bootstrapGo(openStore(o.dataDir), { goroot: o.goroot, ref: o.tag ?? GO_BOOTSTRAP_REF, log: (l) => console.error(l) });
       console.log(`${info.ref} ${info.id.slice(7, 19)} ${(info.size / 1e6).toFixed(0)}MB`);
     });
 

@@ -1,0 +1,103 @@
+/**
+ * Helpers for end-to-end tests of `skiff up` on real runc pods: a busybox image with every
+ * applet (nslookup, trap-friendly sh, httpd, wget …) imported into a data dir, unique
+ * cluster names / pod CIDRs, and `skiff reset` for cleanup.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { busyboxRootfsItems, writeTar, type TarItem } from '../../src/image/fixtures.js';
+import { ImageStore } from '../../src/image/store.js';
+import { SKIFF_MAIN } from './cluster.js';
+
+/** Every applet the host's busybox has (falls back to the fixture's short list). */
+function hostApplets(): string[] {
+  const r = spawnSync('/bin/busybox', ['--list'], { encoding: 'utf8' });
+  return (r.stdout ?? '').split('\n').map((s) => s.trim()).filter((s) => s && s !== 'busybox' && !s.includes('/'));
+}
+
+/**
+ * Writes a busybox rootfs tar with all applets in /bin and `index` as /www/index.html
+ * (so two tags of "the same" image can be told apart over HTTP).
+ */
+export async function writeFullBusyboxRootfs(path: string, index = 'hello from skiff\n'): Promise<void> {
+  const base = busyboxRootfsItems().filter((i) => i.name !== 'www/index.html');
+  const have = new Set(base.map((i) => i.name));
+  const extra: TarItem[] = hostApplets()
+    .filter((a) => !have.has(`bin/${a}`))
+    .map((a) => ({ name: `bin/${a}`, type: 'symlink', linkname: 'busybox' }));
+  await writeTar(path, [...base, ...extra, { name: 'www/index.html', content: index }]);
+}
+
+/** Imports busybox images into `dataDir`'s image store: `tags` maps NAME:TAG to the index.html content. */
+export async function importBusybox(dataDir: string, tags: Record<string, string>): Promise<void> {
+  const tmp = mkdtempSync(join(tmpdir(), 'skiff-rootfs-'));
+  try {
+    const store = ImageStore.open(dataDir);
+    for (const [ref, index] of Object.entries(tags)) {
+      const tar = join(tmp, 'rootfs.tar');
+      await writeFullBusyboxRootfs(tar, index);
+      await store.importRootfs(tar, ref, { Cmd: ['sh'] });
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+export interface UpIdentity {
+  /** Cluster name (≤ 10 chars, lowercase), also the runc/netns/nft/bridge prefix. */
+  name: string;
+  nodeName: string;
+  podCidr: string;
+  /** `skiff up` flags for this identity (add your own after). */
+  args: string[];
+}
+
+/**
+ * A unique identity for one `skiff up`: `tag` (2–3 letters) plus random hex, always the same
+ * length so no cluster's prefix is a prefix of another's (reset deletes nft tables by prefix).
+ */
+export function upIdentity(tag: string): UpIdentity {
+  const name = `${tag}${randomBytes(4).toString('hex')}`.slice(0, 10);
+  const podCidr = `10.${60 + Math.floor(Math.random() * 190)}.${Math.floor(Math.random() * 256)}.0/24`;
+  const nodeName = `node-${name}`;
+  return { name, nodeName, podCidr, args: ['--name', name, '--node-name', nodeName, '--pod-cidr', podCidr, '--agent-port', '0'] };
+}
+
+/** `skiff reset --data-dir DIR`: removes containers, netns, bridge, nft tables and mounts. */
+export function resetDataDir(dataDir: string): string {
+  const r = spawnSync(process.execPath, [SKIFF_MAIN, 'reset', '--data-dir', dataDir], { encoding: 'utf8', timeout: 60_000 });
+  return `${r.stdout ?? ''}${r.stderr ?? ''}`;
+}
+
+/** Runs the skiff CLI; returns exit code and output. */
+export function skiffCli(args: string[], opts: { timeoutMs?: number; env?: Record<string, string> } = {}): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [SKIFF_MAIN, ...args], { encoding: 'utf8', timeout: opts.timeoutMs ?? 120_000, env: { ...process.env, ...opts.env }, maxBuffer: 64 << 20 });
+  return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: (r.stderr ?? '') + (r.error ? String(r.error) : '') };
+}
+
+/** GET over plain HTTP with a timeout; returns the body or throws. */
+export async function httpGet(url: string, timeoutMs = 2000): Promise<string> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  return await res.text();
+}
+
+/** Host pid of a runc container of this data dir (its init process), from the runc state. */
+export function runcPid(dataDir: string, containerId: string): number | undefined {
+  for (const root of [join(dataDir, 'runc'), join(dataDir, 'runtime', 'runc')]) {
+    try {
+      const st = JSON.parse(readFileSync(join(root, containerId, 'state.json'), 'utf8')) as { init_process_pid?: number };
+      if (st.init_process_pid) return st.init_process_pid;
+    } catch {
+      /* next */
+    }
+  }
+  return undefined;
+}
+
+/** Strips the `containerd://`-style scheme of a containerID from pod status. */
+export function bareId(containerID: string | undefined): string {
+  return (containerID ?? '').replace(/^[a-z]+:\/\//, '');
+}
