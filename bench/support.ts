@@ -1,6 +1,12 @@
 /** Shared pieces of the benchmarks: a keep-alive HTTPS client for a test cluster, percentiles, RSS. */
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SKIFF_MAIN, startCluster, type TestCluster } from '../test/support/cluster.js';
+import { writeBusyboxRootfs } from '../src/image/fixtures.js';
 import { loadKubeconfig } from '../src/client/rest.js';
 
 export interface HttpResult {
@@ -15,8 +21,9 @@ export class LoadClient {
   private readonly port: number;
   private readonly token: string;
 
-  constructor(kubeconfig: string, maxSockets = 32) {
-    const kc = loadKubeconfig(kubeconfig);
+  /** `kubeconfig` is a kubeconfig path, or a direct target {server, caPem, token}. */
+  constructor(kubeconfig: string | { server: string; caPem: string; token?: string }, maxSockets = 32) {
+    const kc = typeof kubeconfig === 'string' ? loadKubeconfig(kubeconfig) : kubeconfig;
     const u = new URL(kc.server);
     this.host = u.hostname;
     this.port = Number(u.port);
@@ -124,12 +131,6 @@ export async function pool(total: number, concurrency: number, fn: (i: number) =
 // ---------------------------------------------------------------------------------------------
 // Helpers shared by the control-plane and node benchmarks (added for issues 2–5).
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { SKIFF_MAIN, startCluster, type TestCluster } from '../test/support/cluster.js';
-import { writeBusyboxRootfs } from '../src/image/fixtures.js';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -295,4 +296,54 @@ export function killAndWait(proc: ChildProcess, signal: NodeJS.Signals = 'SIGTER
     proc.once('exit', () => resolve());
     proc.kill(signal);
   });
+}
+
+/**
+ * With --no-controllers nothing creates the default ServiceAccount, and pod admission then waits
+ * 1 s per pod for it (src/apiserver/admission/service-account.ts); benches create it up front,
+ * as the serviceaccount controller would.
+ */
+export async function ensureDefaultServiceAccount(client: LoadClient, namespace = 'default'): Promise<void> {
+  const r = await client.request('POST', `/api/v1/namespaces/${namespace}/serviceaccounts`, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace } });
+  if (r.status !== 201 && r.status !== 409) throw new Error(`creating ServiceAccount default: ${r.status} ${r.body}`);
+}
+
+/** Starts `skiff sim` (own process) and waits up to `timeoutMs` for "nodes ready"; returns how long that took. */
+export async function startSimProcess(kubeconfig: string, args: string[], timeoutMs = 180_000): Promise<{ proc: ChildProcess; readyMs: number; output(): string; stop(): Promise<void> }> {
+  const t0 = performance.now();
+  const proc = spawn(process.execPath, [SKIFF_MAIN, 'sim', '--kubeconfig', kubeconfig, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const stop = () => killAndWait(proc);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`skiff sim not ready in ${timeoutMs} ms:\n${out.slice(-2000)}`)), timeoutMs);
+      const on = (d: Buffer) => {
+        out += d;
+        if (/nodes ready/.test(out)) { clearTimeout(timer); resolve(); }
+      };
+      proc.stdout!.on('data', on);
+      proc.stderr!.on('data', (d) => (out += d));
+      proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`skiff sim exited ${code}:\n${out.slice(-2000)}`)); });
+    });
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { proc, readyMs: performance.now() - t0, output: () => out, stop };
+}
+
+/** Watches pods in a namespace from `rv` and records when each pod first has spec.nodeName / phase Running. */
+export function trackPods(client: LoadClient, rv: string, namespace = 'default'): { bound: Map<string, number>; running: Map<string, number>; close(): void; ready: Promise<void> } {
+  const bound = new Map<string, number>();
+  const running = new Map<string, number>();
+  const w = client.watch(`/api/v1/namespaces/${namespace}/pods?watch=1&allowWatchBookmarks=false&resourceVersion=${rv}`, (line) => {
+    const t = performance.now();
+    if (!line) return;
+    const ev = JSON.parse(line) as { type: string; object: { metadata: { name: string }; spec?: { nodeName?: string }; status?: { phase?: string } } };
+    const name = ev.object.metadata?.name;
+    if (!name || ev.type === 'DELETED') return;
+    if (ev.object.spec?.nodeName && !bound.has(name)) bound.set(name, t);
+    if (ev.object.status?.phase === 'Running' && !running.has(name)) running.set(name, t);
+  });
+  return { bound, running, close: w.close, ready: w.ready };
 }

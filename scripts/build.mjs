@@ -1,8 +1,8 @@
 // Transpiles every TypeScript file under src/, test/ and bench/ into dist/ (no bundling,
 // so stack traces and test files map one-to-one). Type checking is `npm run typecheck`.
 import { build } from 'esbuild';
-import { readdirSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, statSync, writeFileSync, mkdirSync, existsSync, symlinkSync } from 'node:fs';
+import { join, dirname, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 
@@ -30,4 +30,23 @@ await build({
   logLevel: 'warning',
 });
 mkdirSync(join(root, 'dist'), { recursive: true });
+// Tests run from dist/ but read data next to their sources: link testdata folders and examples.
+function linkData(dir) {
+  let names;
+  try { names = readdirSync(join(root, dir)); } catch { return; }
+  for (const name of names) {
+    const rel = join(dir, name);
+    if (!statSync(join(root, rel)).isDirectory()) continue;
+    if (name === 'testdata') link(rel);
+    else linkData(rel);
+  }
+}
+function link(rel) {
+  const target = join(root, 'dist', rel);
+  mkdirSync(dirname(target), { recursive: true });
+  if (!existsSync(target)) symlinkSync(relative(dirname(target), join(root, rel)), target);
+}
+linkData('src');
+linkData('test');
+if (existsSync(join(root, 'examples'))) link('examples');
 writeFileSync(join(root, 'dist/.stamp'), new Date().toISOString() + '\n');

@@ -2,10 +2,12 @@
  * OpenAPI v3 as far as kubectl needs it: a root listing one document per group/version
  * (with a content hash, since kubectl caches by URL), and per-GV documents that declare
  * the PATCH operations with their group/version/kind, so client-side apply and default
- * `--validate=strict` work. Schemas are added per kind where we have them.
+ * `--validate=strict` work. The main kinds carry full schemas (openapi-schemas.ts) with
+ * their nested types, so `kubectl explain` can walk them; other kinds are open objects.
  */
 import { createHash } from 'node:crypto';
 import { groupVersion, type Registry } from '../api/registry.js';
+import { kindSchemaName, schemaClosure } from './openapi-schemas.js';
 
 function gvPath(group: string, version: string): string {
   return group ? `apis/${group}/${version}` : `api/${version}`;
@@ -46,7 +48,9 @@ export class OpenApi {
     for (const d of registry.inGroupVersion(group, version)) {
       const gvk = { group, version, kind: d.kind };
       const item = d.namespaced ? `${base}/namespaces/{namespace}/${d.plural}/{name}` : `${base}/${d.plural}/{name}`;
-      const schemaName = `io.k8s.${group || 'core'}.${version}.${d.kind}`;
+      const gv = groupVersion(group, version);
+      const known = kindSchemaName(gv, d.kind);
+      const schemaName = known ?? `io.k8s.${group || 'core'}.${version}.${d.kind}`;
       const ref = { $ref: `#/components/schemas/${schemaName}` };
       const params = [
         { name: 'fieldValidation', in: 'query', schema: { type: 'string', uniqueItems: true } },
@@ -62,10 +66,13 @@ export class OpenApi {
       paths[item] = { get: op('get'), put: op('put'), patch: op('patch'), delete: op('delete') };
       const coll = d.namespaced ? `${base}/namespaces/{namespace}/${d.plural}` : `${base}/${d.plural}`;
       paths[coll] = { get: op('list'), post: op('post') };
-      const schema = (schemas[`${groupVersion(group, version)}/${d.kind}`] as Record<string, unknown> | undefined) ?? {
-        type: 'object',
-        'x-kubernetes-preserve-unknown-fields': true,
-      };
+      let schema = schemas[`${gv}/${d.kind}`] as Record<string, unknown> | undefined;
+      if (!schema && known) {
+        const closure = schemaClosure([known]);
+        schema = closure[known];
+        Object.assign(components, closure);
+      }
+      schema ??= { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
       components[schemaName] = { ...schema, 'x-kubernetes-group-version-kind': [gvk] };
     }
     return {

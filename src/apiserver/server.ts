@@ -38,7 +38,7 @@ export interface ApiServerOptions {
   /** Name of the kubeconfig context/cluster. */
   clusterName?: string;
   bookmarkIntervalMs?: number;
-  /** Reject pods whose ServiceAccount does not exist yet (upstream behaviour; default true). */
+  /** Reject pods whose ServiceAccount does not exist yet (upstream behaviour when the controllers run; default false). */
   requireServiceAccount?: boolean;
   /** Events the watch cache keeps for watches from a past resourceVersion (default 100,000). */
   watchCacheSize?: number;
@@ -69,7 +69,7 @@ export class ApiServer {
     this.storage.addAdmission(serviceIpAdmission(this.cache, this.registry.byKind('', 'Service')!, { serviceCidr }));
     this.storage.addAdmission(priorityAdmission(this.cache, this.registry));
     this.storage.addAdmission(defaultTolerationsAdmission());
-    this.storage.addAdmission(serviceAccountAdmission({ cache: this.cache, registry: this.registry, requireServiceAccount: opts.requireServiceAccount ?? true }));
+    this.storage.addAdmission(serviceAccountAdmission({ cache: this.cache, registry: this.registry, requireServiceAccount: opts.requireServiceAccount ?? false }));
     const host = opts.host ?? '127.0.0.1';
     this.handler = new ApiHandler({
       registry: this.registry,

@@ -295,7 +295,11 @@ export class FakeClient implements Client {
     let next: KObject;
     const sub = opts.subresource;
     if (sub === 'status') {
+      // As the API server: status plus label/annotation changes, nothing else.
       next = { ...clone(cur), status: clone(o.status) };
+      const md = (next.metadata ??= {});
+      if (o.metadata?.labels !== undefined) md.labels = clone(o.metadata.labels); else delete md.labels;
+      if (o.metadata?.annotations !== undefined) md.annotations = clone(o.metadata.annotations); else delete md.annotations;
     } else if (sub === 'finalize') {
       next = clone(cur);
       (next as { spec?: Record<string, unknown> }).spec = { ...((cur as { spec?: Record<string, unknown> }).spec ?? {}), finalizers: (o as { spec?: { finalizers?: string[] } }).spec?.finalizers ?? [] };

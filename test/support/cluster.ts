@@ -21,6 +21,8 @@ export interface TestCluster {
   output(): string;
   /** Runs kubectl; never throws, returns exit code and output. */
   kubectl(args: string[], opts?: { input?: string; timeoutMs?: number }): { code: number; stdout: string; stderr: string };
+  /** Starts a long-running kubectl (logs -f, port-forward, get -w) with the same config; the caller kills it. */
+  spawnKubectl(args: string[]): ChildProcess;
   /** Runs kubectl and throws with its stderr when it fails. */
   k(args: string[], opts?: { input?: string; timeoutMs?: number }): string;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
@@ -89,6 +91,11 @@ export async function startCluster(opts: StartOptions = {}): Promise<TestCluster
     proc,
     output: () => out,
     kubectl,
+    spawnKubectl: (args) =>
+      spawn('kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', join(home, 'cache'), ...args], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, HOME: home, KUBECONFIG: kubeconfig },
+      }),
     k(args, o) {
       const r = kubectl(args, o);
       if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}):\n${r.stderr}${r.stdout}`);

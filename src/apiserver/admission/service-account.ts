@@ -60,7 +60,8 @@ export function serviceAccountAdmission(opts: ServiceAccountAdmissionOptions): A
   const saDef = opts.registry.byKind('', 'ServiceAccount');
   if (!podsDef || !saDef) throw new Error('serviceAccountAdmission: Pod and ServiceAccount must be registered');
   const require = opts.requireServiceAccount ?? true;
-  const waitMs = opts.waitForServiceAccountMs ?? 1000;
+  // Without the requirement (no controllers make ServiceAccounts), never delay a create waiting for one.
+  const waitMs = require ? (opts.waitForServiceAccountMs ?? 1000) : 0;
 
   const lookup = async (ns: string, name: string): Promise<KObject | undefined> => {
     const deadline = Date.now() + waitMs;
@@ -88,6 +89,8 @@ export function serviceAccountAdmission(opts: ServiceAccountAdmissionOptions): A
         throw forbidden({ group: '', resource: 'pods' }, pod.metadata?.name ?? pod.metadata?.generateName ?? '',
           `error looking up service account ${ns}/${spec.serviceAccountName}: serviceaccount "${spec.serviceAccountName}" not found`);
       }
+      // No ServiceAccount means no token to mount.
+      return;
     }
     if (sa && !(spec.imagePullSecrets?.length) && sa.imagePullSecrets?.length) {
       spec.imagePullSecrets = sa.imagePullSecrets.map((s: Obj) => ({ name: s.name }));

@@ -1,16 +1,16 @@
 /**
  * Helpers for end-to-end tests of `skiff up` on real runc pods: a busybox image with every
- * applet (nslookup, trap-friendly sh, httpd, wget …) imported into a data dir, unique
- * cluster names / pod CIDRs, and `skiff reset` for cleanup.
+ * applet (nslookup, httpd, wget …) imported into a data dir, unique cluster names / pod
+ * CIDRs, `skiff reset` for cleanup, a background `kubectl get -w` recorder.
  */
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { busyboxRootfsItems, writeTar, type TarItem } from '../../src/image/fixtures.js';
 import { ImageStore } from '../../src/image/store.js';
-import { SKIFF_MAIN } from './cluster.js';
+import { SKIFF_MAIN, eventually, type TestCluster } from './cluster.js';
 
 /** Every applet the host's busybox has (falls back to the fixture's short list). */
 function hostApplets(): string[] {
@@ -100,4 +100,83 @@ export function runcPid(dataDir: string, containerId: string): number | undefine
 /** Strips the `containerd://`-style scheme of a containerID from pod status. */
 export function bareId(containerID: string | undefined): string {
   return (containerID ?? '').replace(/^[a-z]+:\/\//, '');
+}
+
+/** A running kubectl whose output lines are recorded with their arrival time. */
+export interface KubectlStream {
+  proc: ChildProcess;
+  lines: { t: number; line: string }[];
+  text(): string;
+  /** Waits until the output matches `re` (or throws after `ms`). */
+  waitFor(re: RegExp, ms: number): Promise<RegExpExecArray>;
+  stop(): Promise<void>;
+}
+
+/** Spawns `kubectl ARGS` (logs -f, get -w, port-forward) and records stdout+stderr lines. */
+export function kubectlStream(c: TestCluster, args: string[]): KubectlStream {
+  const proc = c.spawnKubectl(args);
+  const lines: { t: number; line: string }[] = [];
+  let all = '';
+  let partial = '';
+  const on = (d: Buffer) => {
+    all += d;
+    partial += d;
+    const parts = partial.split('\n');
+    partial = parts.pop()!;
+    for (const l of parts) lines.push({ t: Date.now(), line: l });
+  };
+  proc.stdout!.on('data', on);
+  proc.stderr!.on('data', on);
+  return {
+    proc,
+    lines,
+    text: () => all,
+    waitFor: (re, ms) => eventually(() => re.exec(all) ?? undefined, ms, `kubectl ${args.join(' ')} to print ${re}: got ${JSON.stringify(all.slice(-500))}`) as Promise<RegExpExecArray>,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+        proc.once('exit', () => resolve());
+        proc.kill('SIGTERM');
+      }),
+  };
+}
+
+/** `kubectl port-forward TARGET :REMOTE`; resolves with the local port once it forwards. */
+export async function portForward(c: TestCluster, target: string, remote: number, ns = 'default'): Promise<{ port: number; stream: KubectlStream }> {
+  const stream = kubectlStream(c, ['-n', ns, 'port-forward', target, `:${remote}`]);
+  try {
+    const m = await stream.waitFor(/Forwarding from 127\.0\.0\.1:(\d+) ->/, 20_000);
+    return { port: Number(m[1]), stream };
+  } catch (e) {
+    await stream.stop();
+    throw e;
+  }
+}
+
+/** Waits until the cluster's node reports Ready. */
+export async function waitNodeReady(c: TestCluster, nodeName: string, ms = 30_000): Promise<void> {
+  await eventually(() => {
+    const r = c.kubectl(['get', 'node', nodeName, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']);
+    return r.code === 0 && r.stdout.trim() === 'True';
+  }, ms, `node ${nodeName} Ready`);
+}
+
+/** `kubectl get pod NAME -o json`, parsed (undefined when it does not exist). */
+export function getPod(c: TestCluster, name: string, ns = 'default'): any {
+  const r = c.kubectl(['-n', ns, 'get', 'pod', name, '-o', 'json']);
+  if (r.code !== 0) return undefined;
+  return JSON.parse(r.stdout);
+}
+
+/** Polls a pod until `cond` holds; returns it. */
+export function waitPod(c: TestCluster, name: string, cond: (p: any) => boolean, ms: number, what: string, ns = 'default'): Promise<any> {
+  return eventually(() => {
+    const p = getPod(c, name, ns);
+    return p && cond(p) ? p : undefined;
+  }, ms, `pod ${name}: ${what}`);
+}
+
+/** Pod condition status ('True'/'False'/undefined). */
+export function condition(p: any, type: string): string | undefined {
+  return p?.status?.conditions?.find((x: any) => x.type === type)?.status;
 }

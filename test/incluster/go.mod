@@ -1,0 +1,3 @@
+module skiff.test/incluster
+
+go 1.19
