@@ -155,6 +155,7 @@ export async function waitFor<T>(cond: () => T | Promise<T>, ms: number, what: s
       const v = await cond();
       if (v) return v;
     } catch (err) {
+      if ((err as { fatal?: boolean }).fatal) throw err;
       last = err;
     }
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
@@ -235,6 +236,17 @@ export function resetNode(dataDir: string): void {
  * waits for node Ready and the default ServiceAccount.
  */
 export async function startUp(tag: string, octet: number, opts: { dataDir?: string } = {}): Promise<UpCluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startUpOnce(tag, octet, opts);
+    } catch (err) {
+      if (attempt >= 3 || !/node did not start/.test((err as Error).message)) throw err;
+      log(`skiff up: the node did not start (attempt ${attempt}); retrying: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+}
+
+async function startUpOnce(tag: string, octet: number, opts: { dataDir?: string }): Promise<UpCluster> {
   const dataDir = opts.dataDir ?? (await prepareUpDataDir());
   const name = `b${tag}${Math.random().toString(36).slice(2, 6)}`.slice(0, 12);
   let c: TestCluster;
@@ -259,13 +271,17 @@ export async function startUp(tag: string, octet: number, opts: { dataDir?: stri
   };
   try {
     await waitFor(async () => {
+      if (/the node did not start/.test(c.output())) throw Object.assign(new Error('node did not start'), { fatal: true });
       const n = JSON.parse((await client.request('GET', `/api/v1/nodes/${name}`)).body);
       return n.status?.conditions?.some((x: { type: string; status: string }) => x.type === 'Ready' && x.status === 'True');
     }, 30_000, 'node Ready');
     await waitFor(async () => (await client.request('GET', '/api/v1/namespaces/default/serviceaccounts/default')).status === 200, 30_000, 'default ServiceAccount');
   } catch (err) {
-    log(c.output().slice(-3000));
+    const out = c.output();
     await cleanup();
+    const m = /the node did not start: .*/.exec(out);
+    if (m) throw new Error(m[0]);
+    log(out.slice(-3000));
     throw err;
   }
   return { c, name, client, cleanup };

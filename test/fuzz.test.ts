@@ -28,6 +28,7 @@ before(async () => {
   agent = new https.Agent({ ca, keepAlive: true, maxSockets: 48 });
 });
 after(async () => {
+  if (process.env.FUZZ_DEBUG) console.log(c?.output().slice(-3000));
   agent?.destroy();
   await c?.destroy();
 });
@@ -120,6 +121,8 @@ const KEPT = [
   `/apis/apps/v1/namespaces/${KEEP}/deployments/web`,
   `/api/v1/namespaces/${KEEP}/services/svc`,
 ];
+/** Objects that malformed-but-parseable patches may change. */
+const VICTIMS = KEPT.map((p) => p.replace(KEEP, NS));
 const PATCH_TYPES = [
   'application/merge-patch+json',
   'application/json-patch+json',
@@ -189,7 +192,7 @@ function* oneOffs(): Generator<Req> {
   for (const n of [1000, 10_000, 100_000]) {
     for (const [o, cl] of [['[', ']'], ['{"a":', '}']]) {
       yield { method: 'POST', path: target(), headers: JSON_CT, body: deep(n, o, cl) };
-      yield { method: 'PATCH', path: pick(KEPT), headers: { 'content-type': pick(PATCH_TYPES) }, body: deep(n, o, cl) };
+      yield { method: 'PATCH', path: pick(VICTIMS), headers: { 'content-type': pick(PATCH_TYPES) }, body: deep(n, o, cl) };
       yield { method: 'POST', path: `/api/v1/namespaces/${NS}/configmaps`, headers: JSON_CT, body: `{"metadata":{"name":"deep${nameSeq++}"},"data":${deep(n, '{"a":', '}', '"x"')}}` };
       yield { method: 'POST', path: `/api/v1/namespaces/${NS}/configmaps`, headers: { 'content-type': 'application/yaml' }, body: deep(n, '[', ']') };
     }
@@ -197,13 +200,13 @@ function* oneOffs(): Generator<Req> {
   yield { method: 'POST', path: `/api/v1/namespaces/${NS}/pods`, headers: { 'content-type': 'application/vnd.kubernetes.protobuf' }, body: Buffer.concat([Buffer.from('k8s\0'), Buffer.alloc(200_000, 0x0a)]) };
   // YAML alias bombs.
   const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]', ...Array.from({ length: 9 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)}]`)].join('\n');
-  yield { method: 'PATCH', path: `${pick(KEPT)}?fieldManager=f`, headers: { 'content-type': 'application/apply-patch+yaml' }, body: bomb };
+  yield { method: 'PATCH', path: `${pick(VICTIMS)}?fieldManager=f`, headers: { 'content-type': 'application/apply-patch+yaml' }, body: bomb };
   yield { method: 'POST', path: `/api/v1/namespaces/${NS}/configmaps`, headers: { 'content-type': 'application/yaml' }, body: bomb };
   // Huge numbers.
   for (const n of ['1e400', '-1e400', '18446744073709551616', '9007199254740993', '1.0000000000000000001', '-0', '0x10', 'NaN', 'Infinity', '1'.repeat(5000)]) {
     const d = JSON.stringify(deployment()).replace('"replicas":1', `"replicas":${n}`);
     yield { method: 'POST', path: `/apis/apps/v1/namespaces/${NS}/deployments`, headers: JSON_CT, body: d };
-    yield { method: 'PATCH', path: KEPT[2], headers: { 'content-type': 'application/merge-patch+json' }, body: `{"spec":{"replicas":${n}}` };
+    yield { method: 'PATCH', path: VICTIMS[2], headers: { 'content-type': 'application/merge-patch+json' }, body: `{"spec":{"replicas":${n}}}` };
     yield { method: 'GET', path: `/api/v1/namespaces/${NS}/configmaps?limit=${n}` };
     yield { method: 'DELETE', path: `/api/v1/namespaces/${NS}/configmaps/none?gracePeriodSeconds=${n}` };
   }
@@ -225,7 +228,7 @@ function* oneOffs(): Generator<Req> {
   // Slow bodies that stall.
   for (let i = 0; i < 4; i++) yield { method: 'POST', path: `/api/v1/namespaces/${NS}/configmaps`, headers: { ...JSON_CT, 'transfer-encoding': 'chunked' }, body: cm(`slow${nameSeq++}`), stallMs: 2500 };
   // Huge headers (just under node's 16 KiB limit, and many of them).
-  yield { method: 'GET', path: '/api/v1/namespaces', headers: { 'x-big': 'a'.repeat(15_000) } };
+  yield { method: 'GET', path: '/api/v1/namespaces', headers: { 'x-big': 'a'.repeat(12_000) } };
   const many: Record<string, string> = {};
   for (let i = 0; i < 150; i++) many[`x-h${i}`] = 'v';
   yield { method: 'GET', path: '/api/v1/namespaces', headers: many };
@@ -252,7 +255,7 @@ function* randomOnes(n: number): Generator<Req> {
     `/api/v1/namespaces/${NS}/configmaps/%00`, '/api//v1///namespaces', '/apis/../api/v1/pods', '/apis/apps', '/apis/apps/v1/namespaces//deployments/x',
     `/api/v1/namespaces/${NS}/configmaps/${'x'.repeat(8000)}`, `/api/v1/namespaces/${'n'.repeat(300)}/pods`, '/apis/nosuch.group/v1/things',
     '/api/v2/pods', `/api/v1/namespaces/${NS}/pods/x/nosubresource`, `/api/v1/namespaces/${NS}/pods/x/status/extra`, '/openapi/v3/apis/nosuch/v1',
-    '/openapi/v3/../../etc/passwd', '/version/x', '/%', '/api/v1/namespaces/%ZZ', '/api/v1/namespaces/\u00e4', `/api/v1/namespaces/${NS}/configmaps/a%2Fb`,
+    '/openapi/v3/../../etc/passwd', '/version/x', '/%', '/api/v1/namespaces/%ZZ', '/api/v1/namespaces/%C3%A4', `/api/v1/namespaces/${NS}/configmaps/a%2Fb`,
     `/api/v1/namespaces/${NS}/pods/x/log?tailLines=-1`, `/api/v1/namespaces/${NS}/pods/x/exec?command=ls`, '/api/v1/watch/namespaces/x/pods', '/apis/apps/v1/watch/deployments',
     '/api/v1/namespaces/kube-system/secrets/../../../../default', `/api/v1/namespaces/${NS}/serviceaccounts/default/token`,
   ];
@@ -290,7 +293,7 @@ function* randomOnes(n: number): Generator<Req> {
 function* wrongTypesAndRandom(): Generator<Req> {
   yield* oneOffs();
   yield* wrongTypes();
-  yield* randomOnes(8000);
+  yield* randomOnes(9500);
 }
 
 // ---- the test ---------------------------------------------------------------------------
@@ -323,6 +326,8 @@ test('10,000+ hostile requests: no 5xx, every answer a JSON Status, stored objec
     { method: 'POST', path: `/apis/apps/v1/namespaces/${KEEP}/deployments`, headers: JSON_CT, body: JSON.stringify({ ...deployment(), metadata: { name: 'web', labels: { app: 'x' } } }) },
     { method: 'POST', path: `/api/v1/namespaces/${KEEP}/services`, headers: JSON_CT, body: JSON.stringify({ metadata: { name: 'svc' }, spec: { selector: { app: 'x' }, ports: [{ port: 80 }] } }) },
   ];
+  // The same objects in the fuzzed namespace, as targets for patches that parse.
+  for (const r of setup.slice(2)) setup.push({ ...r, path: r.path.replace(KEEP, NS) });
   for (const r of setup) {
     const res = await send(r);
     assert.ok(res.status === 201, `${r.path}: ${res.status} ${res.body}`);
@@ -374,7 +379,8 @@ test('10,000+ hostile requests: no 5xx, every answer a JSON Status, stored objec
 
   assert.equal(c.proc.exitCode, null, `server exited:\n${c.output().slice(-2000)}`);
   assert.ok(rawAnswers[5].includes(' 401 ') || rawAnswers[5].includes(' 404 ') || rawAnswers[5].includes(' 400 '), `traversal: ${rawAnswers[5].slice(0, 100)}`);
-  assert.deepEqual(problems.slice(0, 25), [], `${problems.length} problems (${count} requests in ${elapsed} ms, statuses ${JSON.stringify([...statuses])})`);
+  const kinds = [...new Set(problems.map((p) => p.replace(/^\S+ \S+ /, '').slice(0, 160)))];
+  assert.deepEqual(kinds.slice(0, 30), [], `${problems.length} problems (${count} requests in ${elapsed} ms, statuses ${JSON.stringify([...statuses])})`);
   assert.ok(count >= 10_000, `only ${count} requests answered`);
   assert.ok(statuses.get(413), 'bodies over 3 MiB are refused with 413');
 

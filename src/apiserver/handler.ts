@@ -84,6 +84,13 @@ export class ApiHandler {
     try {
       return await this.route(req);
     } catch (err) {
+      // A body of the wrong shape (a string where an object belongs, absurd nesting) makes
+      // defaulting/validation throw plain TypeErrors or overflow the stack; upstream refuses
+      // such bodies while decoding them, with 400, so do we rather than answer 500.
+      if (req.body?.length && (err instanceof TypeError || (err instanceof RangeError && /call stack/.test(err.message)))) {
+        return errorResponse(badRequest(`the request body could not be processed: ${err.message}`));
+      }
+      if (err instanceof URIError) return errorResponse(badRequest(`malformed URL: ${err.message}`));
       return errorResponse(err);
     }
   }
@@ -479,6 +486,7 @@ export class ApiHandler {
     const contentType = req.headers['content-type'];
     const type = patchTypeOf(contentType);
     const body = req.body ?? Buffer.alloc(0);
+    if (type === 'apply') checkYamlDepth(body);
     if (type === 'apply' && !ctx.fieldManager) {
       throw badRequest('PATCH, application/apply-patch+yaml requires fieldManager to be set');
     }
@@ -652,6 +660,36 @@ function toScale(def: ResourceDef, obj: KObject): KObject {
   };
 }
 
+const MAX_YAML_DEPTH = 300;
+
+/**
+ * The yaml parser recurses per nesting level; near the stack limit V8 may abort the whole
+ * process (a fatal "RegExpCompiler allocation failed") instead of throwing. Refuse deep
+ * documents first: flow brackets, and block indentation plus leading "- " per line.
+ */
+function checkYamlDepth(body: Buffer): void {
+  let flow = 0;
+  let lineStart = true;
+  let indent = 0;
+  for (let i = 0; i < body.length; i++) {
+    const ch = body[i];
+    if (ch === 0x0a) {
+      lineStart = true;
+      indent = 0;
+      continue;
+    }
+    if (lineStart) {
+      if (ch === 0x20 || ch === 0x09) indent++;
+      else if (ch === 0x2d && (body[i + 1] === 0x20 || body[i + 1] === 0x0a)) indent += 2;
+      else lineStart = false;
+      if (indent > MAX_YAML_DEPTH) throw badRequest(`the YAML body is nested more than ${MAX_YAML_DEPTH} levels deep`);
+    }
+    if (ch === 0x5b || ch === 0x7b) {
+      if (++flow > MAX_YAML_DEPTH) throw badRequest(`the YAML body is nested more than ${MAX_YAML_DEPTH} levels deep`);
+    } else if (ch === 0x5d || ch === 0x7d) flow = Math.max(0, flow - 1);
+  }
+}
+
 /** Decodes JSON, YAML or protobuf into an object; rejects anything but a JSON object. */
 export function decodeBody(req: ApiRequest): KObject {
   const body = req.body ?? Buffer.alloc(0);
@@ -667,6 +705,7 @@ export function decodeBody(req: ApiRequest): KObject {
       throw badRequest(`the body of the request could not be decoded as JSON: ${(err as Error).message}`);
     }
   } else if (ct === 'application/yaml' || ct === 'application/x-yaml' || ct === 'text/yaml') {
+    checkYamlDepth(body);
     try {
       value = YAML.parse(body.toString('utf8'), { maxAliasCount: 100 });
     } catch (err) {

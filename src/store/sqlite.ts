@@ -85,6 +85,10 @@ export class SqliteStore implements Store {
   private readonly stopTimer: () => void;
   private readonly retain: number;
   private readonly batch: number;
+  /** Highest revision whose transaction has committed: what readers and watchers may see. */
+  private committedRev = 0;
+  /** Writes of the current event-loop turn, committed together by {@link commitGroup}. */
+  private group: { rows: LogRow[]; waiters: { resolve: () => void; reject: (e: unknown) => void }[] } | undefined;
 
   private readonly sLatest: Stmt;
   private readonly sInsert: Stmt;
@@ -126,10 +130,11 @@ export class SqliteStore implements Store {
     // sqlite_sequence keeps the highest id ever issued, even after compaction deleted it.
     this.sSeq = db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'kine'");
     this.rev = this.readSeq();
+    this.committedRev = this.rev;
     const c = db.prepare("SELECT value FROM kine_meta WHERE key = 'compact_rev'").get() as { value: number } | undefined;
     this.compacted = c?.value ?? 0;
     this.hub = new WatchHub({
-      currentRevision: () => this.rev,
+      currentRevision: () => this.committedRev,
       compactedRevision: () => this.compacted,
       readHistory: (prefix, after, upTo, limit) => this.readHistory(prefix, after, upTo, limit),
     });
@@ -156,7 +161,7 @@ export class SqliteStore implements Store {
 
   async revision(): Promise<number> {
     this.check();
-    return this.rev;
+    return this.committedRev;
   }
 
   async compactedRevision(): Promise<number> {
@@ -172,11 +177,11 @@ export class SqliteStore implements Store {
 
   async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
     this.check();
-    let rev = this.rev;
+    let rev = this.committedRev;
     if (opts.revision) {
       if (opts.revision < this.compacted) throw compactedError(opts.revision, this.compacted);
       // A revision from the future reads as now; the result reports what was read.
-      rev = Math.min(opts.revision, this.rev);
+      rev = Math.min(opts.revision, this.committedRev);
     }
     const limit = opts.limit && opts.limit > 0 ? opts.limit : -1;
     const rows = this.sList.all({
@@ -210,7 +215,7 @@ export class SqliteStore implements Store {
       value,
       old_value: null,
     };
-    this.append(row);
+    await this.append(row);
     return rowToKeyValue(row);
   }
 
@@ -229,7 +234,7 @@ export class SqliteStore implements Store {
       value,
       old_value: prev.value,
     };
-    this.append(row);
+    await this.append(row);
     return rowToKeyValue(row);
   }
 
@@ -251,7 +256,7 @@ export class SqliteStore implements Store {
       value: prev.value,
       old_value: null,
     };
-    this.append(row);
+    await this.append(row);
     return rowToKeyValue(row);
   }
 
@@ -288,6 +293,7 @@ export class SqliteStore implements Store {
     if (this.closed) return;
     if (this.retain > 0 && this.rev - this.retain > this.compacted) await this.compact(this.rev - this.retain);
     if (this.closed) return;
+    this.commitGroup();
     this.db.pragma('incremental_vacuum');
     this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
@@ -301,6 +307,7 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    this.commitGroup();
     this.closed = true;
     this.stopTimer();
     this.hub.close();
@@ -320,6 +327,7 @@ export class SqliteStore implements Store {
       if (this.closed) return;
       const lo = this.compacted;
       const hi = Math.min(target, lo + this.batch);
+      this.commitGroup();
       step(lo, hi);
       this.compacted = hi;
       if (hi < target) await new Promise<void>((resolve) => setImmediate(resolve));
@@ -337,15 +345,52 @@ export class SqliteStore implements Store {
     return this.sLatest.get(key) as LogRow | undefined;
   }
 
-  /** Commits one row and publishes it; `row.id` must be `this.rev + 1`. */
-  private append(row: LogRow): void {
+  /**
+   * Adds one row to this turn's write group; resolves once the group has committed. Group
+   * commit: concurrent writers share one transaction (one WAL append) instead of one each,
+   * and nobody is told "done" — nor sees the row in a watch — before it is durable.
+   * `row.id` must be `this.rev + 1`.
+   */
+  private append(row: LogRow): Promise<void> {
+    if (!this.group) {
+      this.db.exec('BEGIN IMMEDIATE');
+      this.group = { rows: [], waiters: [] };
+      setImmediate(() => this.commitGroup());
+    }
     try {
       this.sInsert.run(row.id, row.name, row.created, row.deleted, row.create_revision, row.prev_revision, row.value, row.old_value);
     } catch (err) {
+      // Only this statement failed; the rest of the group is unaffected.
       throw this.constraintError(err, row);
     }
     this.rev = row.id;
-    this.hub.publish([rowToEvent(row)]);
+    const group = this.group;
+    group.rows.push(row);
+    return new Promise((resolve, reject) => group.waiters.push({ resolve, reject }));
+  }
+
+  /** Commits the open write group (if any), then publishes its rows and acknowledges its writers. */
+  private commitGroup(): void {
+    const g = this.group;
+    if (!g) return;
+    this.group = undefined;
+    try {
+      this.db.exec('COMMIT');
+    } catch (err) {
+      try {
+        this.db.exec('ROLLBACK');
+      } catch {
+        /* already rolled back */
+      }
+      this.rev = Math.max(this.committedRev, this.readSeq());
+      for (const w of g.waiters) w.reject(err);
+      return;
+    }
+    if (g.rows.length) {
+      this.committedRev = g.rows[g.rows.length - 1].id;
+      this.hub.publish(g.rows.map(rowToEvent));
+    }
+    for (const w of g.waiters) w.resolve();
     if (this.retain > 0 && !this.autoScheduled && !this.compacting && this.rev - this.compacted >= 2 * this.retain + this.batch) {
       // A burst of writes should not wait for the timer to keep the log bounded.
       this.autoScheduled = true;

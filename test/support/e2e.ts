@@ -3,7 +3,7 @@
  * applet (nslookup, httpd, wget …) imported into a data dir, unique cluster names / pod
  * CIDRs, `skiff reset` for cleanup, a background `kubectl get -w` recorder.
  */
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,23 +22,26 @@ function hostApplets(): string[] {
  * Writes a busybox rootfs tar with all applets in /bin and `index` as /www/index.html
  * (so two tags of "the same" image can be told apart over HTTP).
  */
-export async function writeFullBusyboxRootfs(path: string, index = 'hello from skiff\n'): Promise<void> {
+export async function writeFullBusyboxRootfs(path: string, index = 'hello from skiff\n', more: TarItem[] = []): Promise<void> {
   const base = busyboxRootfsItems().filter((i) => i.name !== 'www/index.html');
   const have = new Set(base.map((i) => i.name));
   const extra: TarItem[] = hostApplets()
     .filter((a) => !have.has(`bin/${a}`))
     .map((a) => ({ name: `bin/${a}`, type: 'symlink', linkname: 'busybox' }));
-  await writeTar(path, [...base, ...extra, { name: 'www/index.html', content: index }]);
+  await writeTar(path, [...base, ...extra, { name: 'www/index.html', content: index }, ...more]);
 }
 
-/** Imports busybox images into `dataDir`'s image store: `tags` maps NAME:TAG to the index.html content. */
-export async function importBusybox(dataDir: string, tags: Record<string, string>): Promise<void> {
+/**
+ * Imports busybox images into `dataDir`'s image store: `tags` maps NAME:TAG to the
+ * index.html content; `more` adds files (e.g. a static binary) to every one of them.
+ */
+export async function importBusybox(dataDir: string, tags: Record<string, string>, more: TarItem[] = []): Promise<void> {
   const tmp = mkdtempSync(join(tmpdir(), 'skiff-rootfs-'));
   try {
     const store = ImageStore.open(dataDir);
     for (const [ref, index] of Object.entries(tags)) {
       const tar = join(tmp, 'rootfs.tar');
-      await writeFullBusyboxRootfs(tar, index);
+      await writeFullBusyboxRootfs(tar, index, more);
       await store.importRootfs(tar, ref, { Cmd: ['sh'] });
     }
   } finally {
@@ -51,6 +54,12 @@ export interface UpIdentity {
   name: string;
   nodeName: string;
   podCidr: string;
+  /**
+   * A /24 service range of its own: every cluster on the default 10.43.0.0/16 would share
+   * 10.43.0.1 (kubernetes) and 10.43.0.10 (DNS), and the host's nftables tables of two
+   * clusters would both claim them.
+   */
+  serviceCidr: string;
   /** `skiff up` flags for this identity (add your own after). */
   args: string[];
 }
@@ -63,7 +72,10 @@ export function upIdentity(tag: string): UpIdentity {
   const name = `${tag}${randomBytes(4).toString('hex')}`.slice(0, 10);
   const podCidr = `10.${60 + Math.floor(Math.random() * 190)}.${Math.floor(Math.random() * 256)}.0/24`;
   const nodeName = `node-${name}`;
-  return { name, nodeName, podCidr, args: ['--name', name, '--node-name', nodeName, '--pod-cidr', podCidr, '--agent-port', '0'] };
+  let second = 2 + Math.floor(Math.random() * 56);
+  if (second === 42 || second === 43) second += 2;
+  const serviceCidr = `10.${second}.${Math.floor(Math.random() * 256)}.0/24`;
+  return { name, nodeName, podCidr, serviceCidr, args: ['--name', name, '--node-name', nodeName, '--pod-cidr', podCidr, '--service-cidr', serviceCidr, '--agent-port', '0'] };
 }
 
 /** `skiff reset --data-dir DIR`: removes containers, netns, bridge, nft tables and mounts. */
@@ -179,4 +191,28 @@ export function waitPod(c: TestCluster, name: string, cond: (p: any) => boolean,
 /** Pod condition status ('True'/'False'/undefined). */
 export function condition(p: any, type: string): string | undefined {
   return p?.status?.conditions?.find((x: any) => x.type === type)?.status;
+}
+
+/** `CGO_ENABLED=0 go build` of a stdlib-only main package; resolves with the binary's path. */
+export function goBuild(pkgDir: string, out: string, timeoutMs = 150_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('go', ['build', '-trimpath', '-ldflags=-s -w', '-o', out, '.'], {
+      cwd: pkgDir,
+      env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local', GOPROXY: 'off' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stdout!.on('data', (d) => (err += d));
+    child.stderr!.on('data', (d) => (err += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(out);
+      else reject(new Error(`go build in ${pkgDir} failed (${code}):\n${err}`));
+    });
+  });
 }
