@@ -1,4 +1,5 @@
 /** Shared pieces of the benchmarks: a keep-alive HTTPS client for a test cluster, percentiles, RSS. */
+import http from 'node:http';
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -362,4 +363,60 @@ export function trackPods(client: LoadClient, rv: string, namespace = 'default')
     if (ev.object.status?.phase === 'Running' && !running.has(name)) running.set(name, t);
   });
   return { bound, running, close: w.close, ready: w.ready };
+}
+
+/** An HTTP GET without keep-alive to a plain-HTTP address (pod IP / ClusterIP); resolves the body or rejects. */
+export function plainGet(host: string, port: number, path = '/', timeoutMs = 2000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host, port, path, agent: false, timeout: timeoutMs }, (res) => {
+      let b = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (b += d));
+      res.on('end', () => (res.statusCode === 200 ? resolve(b) : reject(new Error(`HTTP ${res.statusCode}`))));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
+
+/** A busybox httpd pod serving /www on 8080 (index.html = its hostname, ready.html for the readiness probe). */
+export function httpdPod(name: string, labels: Record<string, string>): unknown {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, labels },
+    spec: {
+      terminationGracePeriodSeconds: 0,
+      containers: [{
+        name: 'web',
+        image: BENCH_IMAGE,
+        command: ['sh', '-c', 'hostname > /www/index.html; echo ok > /www/ready.html; exec httpd -f -p 8080 -h /www'],
+        ports: [{ containerPort: 8080 }],
+        readinessProbe: { httpGet: { path: '/ready.html', port: 8080 }, periodSeconds: 1, failureThreshold: 1, successThreshold: 1, timeoutSeconds: 1 },
+      }],
+    },
+  };
+}
+
+/** Creates pods + a ClusterIP Service (port 80 → 8080) and waits until the pods are Ready; returns IPs. */
+export async function httpdService(client: LoadClient, svc: string, pods: string[]): Promise<{ clusterIp: string; podIps: Record<string, string> }> {
+  for (const p of pods) {
+    const r = await client.request('POST', '/api/v1/namespaces/default/pods', httpdPod(p, { app: svc }));
+    if (r.status !== 201) throw new Error(`create pod ${p}: ${r.status} ${r.body.slice(0, 300)}`);
+  }
+  const s = await client.request('POST', '/api/v1/namespaces/default/services', { apiVersion: 'v1', kind: 'Service', metadata: { name: svc }, spec: { selector: { app: svc }, ports: [{ port: 80, targetPort: 8080 }] } });
+  if (s.status !== 201) throw new Error(`create service: ${s.status} ${s.body}`);
+  const clusterIp = JSON.parse(s.body).spec.clusterIP as string;
+  const podIps: Record<string, string> = {};
+  await waitFor(async () => {
+    for (const p of pods) {
+      const o = JSON.parse((await client.request('GET', `/api/v1/namespaces/default/pods/${p}`)).body);
+      if (!o.status?.conditions?.some((x: { type: string; status: string }) => x.type === 'Ready' && x.status === 'True')) return false;
+      podIps[p] = o.status.podIP;
+    }
+    return true;
+  }, 60_000, 'httpd pods Ready', 100);
+  await waitFor(async () => (await plainGet(clusterIp, 80)).length > 0, 20_000, 'ClusterIP answering', 100);
+  return { clusterIp, podIps };
 }

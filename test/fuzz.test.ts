@@ -246,14 +246,14 @@ function* randomOnes(n: number): Generator<Req> {
     'resourceVersion=abc', 'resourceVersion=-1', 'resourceVersion=99999999999', 'resourceVersion=1e5', 'resourceVersionMatch=Exact&resourceVersion=x',
     'watch=true&timeoutSeconds=-5', 'watch=true&timeoutSeconds=abc', 'watch=maybe', 'watch=1&resourceVersion=abc', 'watch=true&resourceVersion=1&timeoutSeconds=1',
     'labelSelector=!!!', 'labelSelector=a%20in%20(', 'labelSelector=a,,b', 'labelSelector=' + '('.repeat(500), 'labelSelector=a%3D%3D%3Db', 'labelSelector=a%20notin%20()',
-    'fieldSelector=spec.x%3D1', 'fieldSelector=%3D%3D', 'fieldSelector=metadata.name', 'fieldSelector=metadata.name!%3D%3D%3D', 'fieldSelector=' + 'a'.repeat(10_000),
+    'fieldSelector=spec.x%3D1', 'fieldSelector=%3D%3D', 'fieldSelector=metadata.name', 'fieldSelector=metadata.name!%3D%3D%3D', 'fieldSelector=' + 'a'.repeat(4000),
     'propagationPolicy=Sideways', 'dryRun=Maybe', 'dryRun=All', 'gracePeriodSeconds=-1', 'gracePeriodSeconds=abc', 'fieldValidation=Bogus', 'fieldManager=' + 'm'.repeat(300),
     'pretty=2', 'includeObject=Everything', 'force=yes', 'timeoutSeconds=' + '9'.repeat(30), '%zz=1', 'a=%ff%fe', 'limit=1&limit=2&limit=x',
   ];
   const badPaths = [
     '/api/v1/namespaces/../../etc/passwd', '/api/v1/namespaces/%2e%2e/%2e%2e/configmaps', `/api/v1/namespaces/${NS}/configmaps/..%2f..%2fsecrets`,
     `/api/v1/namespaces/${NS}/configmaps/%00`, '/api//v1///namespaces', '/apis/../api/v1/pods', '/apis/apps', '/apis/apps/v1/namespaces//deployments/x',
-    `/api/v1/namespaces/${NS}/configmaps/${'x'.repeat(8000)}`, `/api/v1/namespaces/${'n'.repeat(300)}/pods`, '/apis/nosuch.group/v1/things',
+    `/api/v1/namespaces/${NS}/configmaps/${'x'.repeat(4000)}`, `/api/v1/namespaces/${'n'.repeat(300)}/pods`, '/apis/nosuch.group/v1/things',
     '/api/v2/pods', `/api/v1/namespaces/${NS}/pods/x/nosubresource`, `/api/v1/namespaces/${NS}/pods/x/status/extra`, '/openapi/v3/apis/nosuch/v1',
     '/openapi/v3/../../etc/passwd', '/version/x', '/%', '/api/v1/namespaces/%ZZ', '/api/v1/namespaces/%C3%A4', `/api/v1/namespaces/${NS}/configmaps/a%2Fb`,
     `/api/v1/namespaces/${NS}/pods/x/log?tailLines=-1`, `/api/v1/namespaces/${NS}/pods/x/exec?command=ls`, '/api/v1/watch/namespaces/x/pods', '/apis/apps/v1/watch/deployments',
@@ -285,6 +285,8 @@ function* randomOnes(n: number): Generator<Req> {
     if (hasBody) req.body = kept ? pick([bodies[0], bodies[1], bodies[7]])() : pick(bodies)();
     if (kept && hasBody && /^\s*$/.test(String(req.body))) req.body = '{';
     if (kept && method === 'DELETE') req.method = 'PROPFIND';
+    // deletecollection of namespaces is legitimate and would end the run's namespaces.
+    if (method === 'DELETE' && /^\/api\/+v1\/+namespaces\/*(\?|$)/.test(path)) req.method = 'GET';
     if (kept && !hasBody && (method === 'PUT' || method === 'PATCH' || method === 'POST')) req.body = '{"';
     yield req;
   }
@@ -379,7 +381,7 @@ test('10,000+ hostile requests: no 5xx, every answer a JSON Status, stored objec
 
   assert.equal(c.proc.exitCode, null, `server exited:\n${c.output().slice(-2000)}`);
   assert.ok(rawAnswers[5].includes(' 401 ') || rawAnswers[5].includes(' 404 ') || rawAnswers[5].includes(' 400 '), `traversal: ${rawAnswers[5].slice(0, 100)}`);
-  const kinds = [...new Set(problems.map((p) => p.replace(/^\S+ \S+ /, '').slice(0, 160)))];
+  const kinds = [...new Set(problems.map((p) => p.slice(0, 160)))];
   assert.deepEqual(kinds.slice(0, 30), [], `${problems.length} problems (${count} requests in ${elapsed} ms, statuses ${JSON.stringify([...statuses])})`);
   assert.ok(count >= 10_000, `only ${count} requests answered`);
   assert.ok(statuses.get(413), 'bodies over 3 MiB are refused with 413');
@@ -389,7 +391,7 @@ test('10,000+ hostile requests: no 5xx, every answer a JSON Status, stored objec
   assert.equal(health.status, 200);
   assert.deepEqual(await snapshot(), before);
   // Nothing leaked into the prototype of the server's objects.
-  const probe = await send({ method: 'POST', path: `/api/v1/namespaces/${NS}/configmaps`, headers: JSON_CT, body: JSON.stringify({ metadata: { name: `after${nameSeq++}` } }) });
+  const probe = await send({ method: 'POST', path: `/api/v1/namespaces/default/configmaps`, headers: JSON_CT, body: JSON.stringify({ metadata: { name: `after${nameSeq++}` } }) });
   assert.equal(probe.status, 201, probe.body);
   assert.equal(JSON.parse(probe.body).polluted, undefined);
 });

@@ -1,5 +1,6 @@
 /** API discovery documents (legacy and aggregated v2), all derived from the registry. */
 import { ALL_VERBS, groupVersion, type Registry, type ResourceDef } from '../api/registry.js';
+import { METRICS_GROUP, METRICS_VERSION, metricsAggregatedGroup, metricsApiGroup, metricsResourceList } from './metrics.js';
 
 /** The kind a subresource answers with, for discovery. */
 const SUBRESOURCE_KINDS: Record<string, { group: string; version: string; kind: string } | undefined> = {
@@ -61,16 +62,18 @@ export function apiGroupList(registry: Registry) {
   return {
     kind: 'APIGroupList',
     apiVersion: 'v1',
-    groups: registry.groups().filter((g) => g.name !== '').map((g) => apiGroup(g.name, g.versions)),
+    groups: [...registry.groups().filter((g) => g.name !== '').map((g) => apiGroup(g.name, g.versions)), metricsApiGroup()],
   };
 }
 
 export function apiGroupDoc(registry: Registry, group: string) {
+  if (group === METRICS_GROUP) return { kind: 'APIGroup', apiVersion: 'v1', ...metricsApiGroup() };
   const g = registry.groups().find((x) => x.name === group);
   return g ? { kind: 'APIGroup', apiVersion: 'v1', ...apiGroup(g.name, g.versions) } : undefined;
 }
 
 export function apiResourceList(registry: Registry, group: string, version: string) {
+  if (group === METRICS_GROUP) return version === METRICS_VERSION ? metricsResourceList() : undefined;
   const defs = registry.inGroupVersion(group, version);
   if (!defs.length) return undefined;
   const resources: Record<string, unknown>[] = [];
@@ -129,6 +132,7 @@ export function aggregatedDiscovery(registry: Registry, core: boolean) {
         })),
       })),
     }));
+  if (!core) items.push(metricsAggregatedGroup() as (typeof items)[number]);
   return { kind: 'APIGroupDiscoveryList', apiVersion: 'apidiscovery.k8s.io/v2', metadata: {}, items };
 }
 

@@ -40,6 +40,7 @@ import type { CacheEvent, CachedObject } from './watch-cache.js';
 import { applyPatch, patchTypeOf } from '../api/patch/index.js';
 import { decodeProtobufObject } from './protobuf.js';
 import type { AgentTarget, NodeProxy } from './node-proxy.js';
+import { METRICS_GROUP, metricsApiFromNodeProxy, type MetricsApi } from './metrics.js';
 
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
 
@@ -58,6 +59,8 @@ export interface HandlerOptions {
   /** serviceaccounts/NAME/token (TokenRequest). */
   issueToken?: (namespace: string, name: string, request: KObject) => Promise<KObject>;
   openApiSchemas?: Record<string, unknown>;
+  /** metrics.k8s.io (default: scrapes the agents with the node proxy's token). */
+  metrics?: MetricsApi;
 }
 
 const PUBLIC_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version']);
@@ -73,9 +76,11 @@ interface ResourcePath {
 export class ApiHandler {
   private readonly openapi: OpenApi;
   private readonly now: () => number;
+  private readonly metrics?: MetricsApi;
 
   constructor(private readonly opts: HandlerOptions) {
     this.openapi = new OpenApi(opts.registry, opts.openApiSchemas);
+    this.metrics = opts.metrics ?? metricsApiFromNodeProxy(opts.storage, opts.registry, opts.nodeProxy);
     this.now = () => (opts.clock ?? Date).now();
   }
 
@@ -140,6 +145,10 @@ export class ApiHandler {
       }
       version = segs[2];
       rest = segs.slice(3);
+      if (group === METRICS_GROUP) {
+        if (!this.metrics) throw new StatusError(503, 'ServiceUnavailable', 'the server is currently unable to handle the request (metrics.k8s.io: no node agents to scrape)');
+        return this.metrics.serve(req, version, rest);
+      }
     } else {
       throw pageNotFound();
     }

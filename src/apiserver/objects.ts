@@ -269,7 +269,10 @@ export class ObjectStorage {
         return obj;
       } catch (err) {
         if (err instanceof StoreError && err.code === 'Conflict') {
-          if (md.resourceVersion) throw conflict(gr, name);
+          // A body's explicit resourceVersion lost the race. A patch (`next` is a function) carries the
+          // current object's resourceVersion unless the patch itself set one, and the retry's check
+          // above tells the two apart: retry it on the newer object, as upstream's GuaranteedUpdate.
+          if (md.resourceVersion && typeof next !== 'function') throw conflict(gr, name);
           await this.cache.waitFor(err.current?.modRevision ?? 0);
           continue; // unconditional update or patch: retry on the newer object
         }

@@ -18,7 +18,6 @@ import {
 import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 
 /** Everything the API server needs from the PKI directory. */
 export interface Pki {
@@ -266,6 +265,8 @@ export async function signServiceAccountToken(pki: Pick<Pki, 'saPrivateKey' | 's
     serviceaccount: { name: claims.serviceAccountName, uid: claims.serviceAccountUid },
   };
   if (claims.podName) k8s.pod = { name: claims.podName, uid: claims.podUid ?? '' };
+  // jose is loaded on first use: most API server processes never sign a token at start-up.
+  const { SignJWT } = await jose();
   return new SignJWT({ 'kubernetes.io': k8s })
     .setProtectedHeader({ alg: 'ES256', kid: serviceAccountKeyId(pki) })
     .setIssuer(SERVICE_ACCOUNT_ISSUER)
@@ -289,7 +290,7 @@ export async function verifyServiceAccountToken(
   audiences?: string[],
 ): Promise<ServiceAccountUser | null> {
   try {
-    const { payload } = await jwtVerify(token, pki.saPublicKey, {
+    const { payload } = await (await jose()).jwtVerify(token, pki.saPublicKey, {
       algorithms: ['ES256'],
       issuer: SERVICE_ACCOUNT_ISSUER,
       currentDate: now,
@@ -313,7 +314,13 @@ export async function verifyServiceAccountToken(
     if (typeof payload.jti === 'string') extra['authentication.kubernetes.io/credential-id'] = [`JTI=${payload.jti}`];
     return { username, uid, groups: ['system:serviceaccounts', `system:serviceaccounts:${ns}`], extra };
   } catch (err) {
-    if (err instanceof joseErrors.JOSEError) return null;
+    if (err instanceof (await jose()).errors.JOSEError) return null;
     throw err;
   }
+}
+
+let joseModule: Promise<typeof import('jose')> | undefined;
+/** The jose module, imported once on first use. */
+function jose(): Promise<typeof import('jose')> {
+  return (joseModule ??= import('jose'));
 }

@@ -3,16 +3,13 @@ import { Option, type Command } from 'commander';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ApiServer } from '../apiserver/server.js';
-import { mergeIntoUserKubeconfig } from '../apiserver/kubeconfig.js';
 import { InProcessTransport } from '../apiserver/in-process.js';
 import { RestClient } from '../client/rest.js';
 import { startControllerManager, type ControllerManager } from '../controllers/manager.js';
 import { openStore } from '../store/open.js';
 import { startScheduler, type RunningScheduler } from '../scheduler/host.js';
 import { LeaderElector } from '../client/leader-election.js';
-import { startRegistry } from '../image/registry/server.js';
-import { ImageStore } from '../image/store.js';
-import { startNodeStack, type NodeStack } from '../agent/node-stack.js';
+import type { NodeStack } from '../agent/node-stack.js';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 
@@ -103,6 +100,7 @@ export async function startControlPlane(flags: ClusterFlags): Promise<ControlPla
   let registry: { port: number; close(): Promise<void> | void } | undefined;
   if (flags.registryPort !== 'off') {
     try {
+      const [{ startRegistry }, { ImageStore }] = await Promise.all([import('../image/registry/server.js'), import('../image/store.js')]);
       registry = await startRegistry({ store: ImageStore.open(flags.dataDir), host: '127.0.0.1', port: Number(flags.registryPort) });
     } catch (err) {
       console.error(`skiff: the built-in registry did not start on 127.0.0.1:${flags.registryPort}: ${(err as Error).message} (pick another with --registry-port, or 'off')`);
@@ -173,6 +171,7 @@ export function registerClusterCommands(program: Command): void {
       const cp = await startControlPlane(flags);
       if (flags.dataDir === DEFAULT_DATA_DIR) {
         const home = join(homedir(), '.kube', 'config');
+        const { mergeIntoUserKubeconfig } = await import('../apiserver/kubeconfig.js');
         mergeIntoUserKubeconfig(home, { server: cp.server.url, caPem: cp.server.pki.caCertPem, token: cp.server.pki.adminToken, contextName: flags.name });
         console.log(`skiff: merged context "${flags.name}" into ${home}`);
       }
@@ -180,6 +179,7 @@ export function registerClusterCommands(program: Command): void {
       let node: NodeStack | undefined;
       try {
         const t0 = Date.now();
+        const { startNodeStack } = await import('../agent/node-stack.js');
         node = await startNodeStack({
           client: cp.client,
           nodeName: flags.nodeName,

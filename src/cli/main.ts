@@ -1,10 +1,22 @@
-/** The `skiff` command line. One file per group of verbs; this file wires them together. */
+/**
+ * The `skiff` command line. One file per group of verbs; this file wires them together.
+ * Only the group of the verb being run is loaded, so `skiff server` starts without paying for
+ * the image builder or the node agent.
+ */
 import { Command } from 'commander';
-import { registerClusterCommands } from './cluster.js';
-import { registerSimCommands } from './sim.js';
-import { registerAgentCommands } from './agent.js';
-import { registerImageCommands } from './images.js';
-import { registerBuildCommands } from './build.js';
+
+type Register = (program: Command) => void;
+
+const GROUPS: { verbs: string[]; load: () => Promise<Register[]> }[] = [
+  { verbs: ['server', 'up'], load: async () => [(await import('./cluster.js')).registerClusterCommands] },
+  { verbs: ['agent', 'reset'], load: async () => [(await import('./agent.js')).registerAgentCommands] },
+  { verbs: ['sim'], load: async () => [(await import('./sim.js')).registerSimCommands] },
+  // Image verbs: images.ts creates the `image` group, build.ts adds save/bootstrap to it.
+  {
+    verbs: ['image', 'images', 'build', 'push', 'pull', 'tag', 'login', 'registry'],
+    load: async () => [(await import('./images.js')).registerImageCommands, (await import('./build.js')).registerBuildCommands],
+  },
+];
 
 const program = new Command();
 program
@@ -13,12 +25,9 @@ program
   .showHelpAfterError()
   .enablePositionalOptions();
 
-registerClusterCommands(program);
-registerAgentCommands(program);
-registerSimCommands(program);
-// Image verbs: images.ts creates the `image` group, build.ts adds save/bootstrap to it.
-registerImageCommands(program);
-registerBuildCommands(program);
+const verb = process.argv.slice(2).find((a) => !a.startsWith('-'));
+const groups = GROUPS.filter((g) => verb !== undefined && g.verbs.includes(verb));
+for (const g of groups.length ? groups : GROUPS) for (const register of await g.load()) register(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`skiff: ${err instanceof Error ? err.message : String(err)}`);

@@ -3,7 +3,6 @@
  * `etcd://HOST:PORT[,HOST:PORT...]` (plain-HTTP etcd v3; `etcds://` for TLS endpoints), or
  * `memory:` (nothing persists; tests and simulations).
  */
-import { EtcdStore } from './etcd.js';
 import { MemoryStore } from './memory.js';
 import { SqliteStore, type SqliteStoreOptions } from './sqlite.js';
 import type { Store } from './types.js';
@@ -15,6 +14,8 @@ export async function openStore(spec: string, opts: SqliteStoreOptions & { etcdK
     const scheme = etcd[1] ? 'https' : 'http';
     const endpoints = etcd[2].split(',').filter(Boolean).map((h) => `${scheme}://${h.replace(/\/+$/, '')}`);
     if (endpoints.length === 0) throw new Error(`--store ${spec}: no etcd endpoint given`);
+    // Loaded on demand: the etcd client (gRPC) costs a third of a second to import.
+    const { EtcdStore } = await import('./etcd.js');
     return EtcdStore.connect(endpoints, { keyPrefix: opts.etcdKeyPrefix });
   }
   const path = spec.startsWith('sqlite:') ? spec.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '') : spec;

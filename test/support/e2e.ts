@@ -167,10 +167,14 @@ export async function portForward(c: TestCluster, target: string, remote: number
 
 /** Waits until the cluster's node reports Ready. */
 export async function waitNodeReady(c: TestCluster, nodeName: string, ms = 30_000): Promise<void> {
-  await eventually(() => {
-    const r = c.kubectl(['get', 'node', nodeName, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']);
-    return r.code === 0 && r.stdout.trim() === 'True';
-  }, ms, `node ${nodeName} Ready`);
+  try {
+    await eventually(() => {
+      const r = c.kubectl(['get', 'node', nodeName, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']);
+      return r.code === 0 && r.stdout.trim() === 'True';
+    }, ms, `node ${nodeName} Ready`);
+  } catch (e) {
+    throw new Error(`${(e as Error).message}\nskiff output:\n${c.output().slice(-3000)}`);
+  }
 }
 
 /** `kubectl get pod NAME -o json`, parsed (undefined when it does not exist). */
