@@ -43,8 +43,15 @@ function send(res: http.ServerResponse, r: ApiResponse): void {
   res.end(body);
 }
 
+/** Path and query of a request as sent: no `..` resolution, so `a/../secrets` never becomes `secrets`. */
+function splitUrl(raw: string | undefined): { pathname: string; searchParams: URLSearchParams } {
+  const u = raw ?? '/';
+  const q = u.indexOf('?');
+  return { pathname: q < 0 ? u : u.slice(0, q), searchParams: new URLSearchParams(q < 0 ? '' : u.slice(q + 1)) };
+}
+
 async function onRequest(handler: ApiHandler, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://x');
+  const url = splitUrl(req.url);
   const chunks: Buffer[] = [];
   let size = 0;
   let tooLarge = Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES;
@@ -84,7 +91,7 @@ function headersOf(req: http.IncomingMessage): Record<string, string | undefined
 /** exec/attach/portforward: authenticate, find the pod's agent, then pipe the raw connection to it. */
 async function onUpgrade(handler: ApiHandler, req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
   socket.on('error', () => socket.destroy());
-  const url = new URL(req.url ?? '/', 'http://x');
+  const url = splitUrl(req.url);
   const apiReq: ApiRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: headersOf(req) };
   const r = await handler.prepareUpgrade(apiReq);
   if ('response' in r) {
@@ -105,6 +112,14 @@ export function listen(handler: ApiHandler, opts: ListenOptions): Promise<http.S
     });
   };
   const server: http.Server = opts.tls ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key }, cb) : http.createServer(cb);
+  // Requests node's parser refuses (oversized headers, bad bytes) still get a Status, not an empty reply.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (!socket.writable) return socket.destroy();
+    const code = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    const status = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `bad request: ${err.code ?? err.message}`, reason: 'BadRequest', code };
+    const body = JSON.stringify(status);
+    socket.end(`HTTP/1.1 ${code} ${http.STATUS_CODES[code]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  });
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     void onUpgrade(handler, req, socket, head);
   });

@@ -27,36 +27,5 @@ export interface Client {
   delete<T = unknown>(r: ResourceRef, namespace: string | undefined, name: string, opts?: DeleteOptions): Promise<T>;
 }
 
-/** The metadata every object carries; enough for caches and controllers that are generic over kinds. */
-export interface ObjectMetaLike {
-  name?: string;
-  generateName?: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  generation?: number;
-  creationTimestamp?: string;
-  deletionTimestamp?: string;
-  deletionGracePeriodSeconds?: number;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  finalizers?: string[];
-  ownerReferences?: OwnerReferenceLike[];
-}
-
-export interface OwnerReferenceLike {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  uid: string;
-  controller?: boolean;
-  blockOwnerDeletion?: boolean;
-}
-
-/** Any Kubernetes object. */
-export interface KObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata?: ObjectMetaLike;
-  [k: string]: unknown;
-}
+/** Object shapes are the API's own (src/api/registry.ts); the client speaks the same objects. */
+export type { KObject, ObjectMeta as ObjectMetaLike, OwnerReference as OwnerReferenceLike } from '../api/registry.js';
