@@ -8,7 +8,7 @@
  * Env/args: SEQ (20), PAR (20), BIG (100).
  * Prints {"bench":"pod-startup", seq_running_p50_ms, seq_ready_p50_ms, par_ready_p99_ms, floor_ms, ratio, big_...}.
  */
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,7 +104,12 @@ async function floor(n: number): Promise<{ wall_ms: number; per_sandbox_p50_ms: 
       cfg.linux.namespaces = cfg.linux.namespaces.map((ns: { type: string }) => (ns.type === 'network' ? { type: 'network', path: `/var/run/netns/${id}-${i}` } : ns));
       cfg.linux.cgroupsPath = `/${id}/c${i}`;
       writeFileSync(join(b, 'config.json'), JSON.stringify(cfg));
-      await run('runc', ['--root', runcRoot, 'run', '-d', '--bundle', b, `${id}-${i}`], { timeout: 30_000 });
+      // stdio ignored: a detached container would otherwise hold our pipes open.
+      await new Promise<void>((resolve, reject) => {
+        const p = spawn('runc', ['--root', runcRoot, 'run', '-d', '--bundle', b, `${id}-${i}`], { stdio: 'ignore' });
+        p.on('error', reject);
+        p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`runc run exited ${code}`))));
+      });
       times.push(performance.now() - s);
     }));
     const wall = performance.now() - t0;

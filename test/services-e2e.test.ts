@@ -167,7 +167,7 @@ async function waitWeb(n: number): Promise<Map<string, string>> {
 
 /** Runs `count` wgets of `url` from the client pod; returns the answers (hostnames). */
 function fromClient(url: string, count: number): string[] {
-  const out = c.k(['exec', 'client', '--', 'sh', '-c', `for i in $(seq ${count}); do wget -q -T 3 -O- ${url} || echo FAIL; done`], { timeoutMs: 60_000 });
+  const out = c.k(['exec', 'client', '--', 'sh', '-c', `for i in $(seq ${count}); do timeout 5 wget -qO- ${url} || echo FAIL; done`], { timeoutMs: 60_000 });
   return out.split('\n').filter(Boolean);
 }
 

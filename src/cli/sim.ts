@@ -18,6 +18,7 @@ export function registerSimCommands(program: Command): void {
     .option('--taint <k=v:Effect...>', 'node taint (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--lease-interval <s>', 'seconds between lease renewals', '10')
     .option('--concurrency <n>', 'concurrent API writes', '16')
+    .option('--job-duration <s>', 'seconds a pod with restartPolicy Never/OnFailure runs before it Succeeds', '1')
     .action(async (f) => {
       const labels: Record<string, string> = {};
       for (const l of f.label as string[]) {
@@ -41,6 +42,7 @@ export function registerSimCommands(program: Command): void {
         taints,
         leaseIntervalSeconds: Number(f.leaseInterval),
         concurrency: Number(f.concurrency),
+        jobDurationSeconds: Number(f.jobDuration),
         log: (m) => console.log(`skiff sim: ${m}`),
       });
       await sim.start();

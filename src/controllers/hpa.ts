@@ -499,10 +499,7 @@ export function newHorizontalPodAutoscalerController(ctx: ControllerContext, opt
       try {
         const r = await computeResourceMetric(m, specReplicas, pods, podMetrics, calc);
         statuses.push(r.status);
-        if (invalid === 0 && r.replicas > replicas || (metricName === '' && r.replicas >= replicas)) {
-          replicas = Math.max(replicas, r.replicas);
-          if (r.replicas >= replicas) metricName = r.metricName;
-        } else if (r.replicas > replicas) {
+        if (replicas === 0 || r.replicas > replicas) {
           replicas = r.replicas;
           metricName = r.metricName;
         }

@@ -1,6 +1,7 @@
 /**
  * Simulated nodes, in the manner of KWOK: registers N Nodes, keeps their Leases fresh, and plays
- * the kubelet's part for pods bound to them (Running and Ready at once; deletions finished at once).
+ * the kubelet's part for pods bound to them (Running and Ready at once; deletions finished at once;
+ * pods with restartPolicy Never/OnFailure finish as Succeeded after `jobDurationSeconds`).
  * It is an API client like any other component and exists for scheduler/controller tests and
  * capacity what-ifs; it never stands in for the real agent in agent tests.
  */
@@ -29,6 +30,12 @@ export interface SimOptions {
   taints?: Obj[];
   /** Concurrent API writes. */
   concurrency?: number;
+  /**
+   * Seconds a pod with restartPolicy Never or OnFailure (a Job's pod) runs before it
+   * finishes (default 1): Succeeded, or Failed when the annotation
+   * `sim.skiff.dev/exit-code` is non-zero. Pods with restartPolicy Always run until deleted.
+   */
+  jobDurationSeconds?: number;
   log?: (msg: string) => void;
 }
 
@@ -277,5 +284,45 @@ export class SimulatedNodes {
       })),
     };
     await c.patch(PODS, ns, name, 'merge', { status }, { subresource: 'status' });
+    if (pod.spec.restartPolicy === 'Never' || pod.spec.restartPolicy === 'OnFailure') {
+      const t = setTimeout(() => {
+        this.finishPod(ns, name, pod.metadata.uid, containers).catch((err) => {
+          if (!isReason(err, 'NotFound')) this.log(`pod ${key}: ${(err as Error).message}`);
+        });
+      }, (this.opts.jobDurationSeconds ?? 1) * 1000);
+      t.unref?.();
+    }
+  }
+
+  /** Ends a run-to-completion pod as the kubelet would when its containers exit. */
+  private async finishPod(ns: string, name: string, uid: string, containers: Obj[]): Promise<void> {
+    if (this.stopped) return;
+    const cur = this.pods?.get(ns, name) as Obj | undefined;
+    if (!cur || cur.metadata.uid !== uid || cur.metadata.deletionTimestamp || cur.status?.phase !== 'Running') return;
+    const exitCode = Number(cur.metadata.annotations?.['sim.skiff.dev/exit-code'] ?? 0) || 0;
+    const now = rfc3339(Date.now());
+    const notReady = (type: string) => ({ type, status: 'False', reason: 'PodCompleted', lastProbeTime: null, lastTransitionTime: now });
+    const started = cur.status?.startTime ?? now;
+    await this.opts.client.patch(PODS, ns, name, 'merge', {
+      status: {
+        phase: exitCode === 0 ? 'Succeeded' : 'Failed',
+        conditions: [
+          { type: 'PodReadyToStartContainers', status: 'False', lastProbeTime: null, lastTransitionTime: now },
+          { type: 'Initialized', status: 'True', reason: 'PodCompleted', lastProbeTime: null, lastTransitionTime: started },
+          notReady('Ready'), notReady('ContainersReady'),
+          { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: started },
+        ],
+        containerStatuses: containers.map((ct) => ({
+          name: ct.name,
+          image: ct.image,
+          imageID: `simulated://${ct.image}`,
+          containerID: `simulated://${uid}-${ct.name}`,
+          ready: false,
+          started: false,
+          restartCount: 0,
+          state: { terminated: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', startedAt: started, finishedAt: now, containerID: `simulated://${uid}-${ct.name}` } },
+        })),
+      },
+    }, { subresource: 'status' });
   }
 }
