@@ -75,10 +75,10 @@ describe('metrics and autoscaling on a real node', { skip: !canRun && 'needs roo
   });
 
   test('kubectl top node shows the node with CPU and memory', async () => {
-    const line = await eventually(() => {
+    const line = (await eventually(() => {
       const r = c!.kubectl(['top', 'node', '--no-headers']);
       return r.code === 0 ? r.stdout.split('\n').find((l) => l.startsWith(id.nodeName)) : undefined;
-    }, 20_000, 'kubectl top node');
+    }, 20_000, 'kubectl top node'))!;
     // NAME CPU(cores) CPU% MEMORY(bytes) MEMORY%
     const [, cpu, cpuPct, mem, memPct] = line.trim().split(/\s+/);
     assert.ok(milli(cpu) >= 300, `node cpu ${cpu} includes the spinning pod`);
@@ -88,11 +88,11 @@ describe('metrics and autoscaling on a real node', { skip: !canRun && 'needs roo
   });
 
   test('kubectl top pod shows the busy pod using CPU', async () => {
-    const line = await eventually(() => {
+    const line = (await eventually(() => {
       const r = c!.kubectl(['top', 'pod', '-l', 'app=busy', '--no-headers']);
       const l = r.code === 0 ? r.stdout.split('\n').find((x) => x.startsWith('busy-')) : undefined;
       return l && milli(l.trim().split(/\s+/)[1]) >= 300 ? l : undefined;
-    }, 30_000, 'kubectl top pod showing the spinning pod');
+    }, 30_000, 'kubectl top pod showing the spinning pod'))!;
     const [, cpu, mem] = line.trim().split(/\s+/);
     assert.ok(milli(cpu) >= 300, `pod cpu ${cpu}`);
     assert.match(mem, /^\d+Mi$/);
@@ -106,11 +106,11 @@ describe('metrics and autoscaling on a real node', { skip: !canRun && 'needs roo
 
   test('kubectl autoscale scales the Deployment up on CPU', async () => {
     c!.k(['autoscale', 'deploy', 'busy', '--min=1', '--max=3', '--cpu-percent=50']);
-    const targets = await eventually(() => {
+    const targets = (await eventually(() => {
       const r = c!.kubectl(['get', 'hpa', 'busy', '--no-headers']);
       const m = /cpu: (\d+)%\/50%/.exec(r.stdout);
       return m ? m[0] : undefined;
-    }, 60_000, 'kubectl get hpa TARGETS with the current utilization');
+    }, 60_000, 'kubectl get hpa TARGETS with the current utilization'))!;
     assert.ok(Number(/(\d+)%/.exec(targets)![1]) > 50, targets);
     await eventually(() => c!.kubectl(['get', 'deploy', 'busy', '-o', 'jsonpath={.spec.replicas}']).stdout.trim() === '3', 60_000, 'the Deployment scaled to 3');
     const hpa = JSON.parse(c!.k(['get', 'hpa.v2.autoscaling', 'busy', '-o', 'json']));

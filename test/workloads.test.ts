@@ -108,7 +108,7 @@ spec:
     }
     // A deleted member comes back under the same name.
     const uid = pods.find((p: any) => p.metadata.name === 'db-1').metadata.uid;
-    c.k(['delete', 'pod', 'db-1']);
+    c.k(['delete', 'pod', 'db-1', '--wait=false']);
     await eventually(() => {
       const p = json(['get', 'pods', '-l', 'app=db']).items.find((x: any) => x.metadata.name === 'db-1');
       return p && p.metadata.uid !== uid && p.status.phase === 'Running';

@@ -402,36 +402,38 @@ export class ObjectStorage {
         if (!changed) return { obj: old, pending: true };
         if (ctx.dryRun) return { obj, pending: true };
         delete md.resourceVersion;
-        try {
-          const kv = await this.store.update(storageKey(def, namespace, name), JSON.stringify(obj), current.rv);
-          await this.cache.waitFor(kv.modRevision);
-          md.resourceVersion = String(kv.modRevision);
-          return { obj, pending: true };
-        } catch (err) {
-          if (err instanceof StoreError && err.code === 'Conflict') {
-            await this.cache.waitFor(err.current?.modRevision ?? 0);
-            continue;
-          }
-          if (err instanceof StoreError && err.code === 'NotFound') throw notFound(gr, name);
-          throw err;
-        }
+        const key = storageKey(def, namespace, name);
+        const rv = await this.compareAndSwap(gr, name, () => this.store.update(key, JSON.stringify(obj), current.rv));
+        if (rv === undefined) continue;
+        md.resourceVersion = String(rv);
+        return { obj, pending: true };
       }
       if (ctx.dryRun) return { obj: old, pending: false };
-      try {
-        const kv = await this.store.delete(storageKey(def, namespace, name), current.rv);
-        await this.cache.waitFor(kv.modRevision);
-        md.resourceVersion = String(kv.modRevision);
-        return { obj, pending: false };
-      } catch (err) {
-        if (err instanceof StoreError && err.code === 'Conflict') {
-          await this.cache.waitFor(err.current?.modRevision ?? 0);
-          continue;
-        }
-        if (err instanceof StoreError && err.code === 'NotFound') throw notFound(gr, name);
-        throw err;
-      }
+      const rv = await this.compareAndSwap(gr, name, () => this.store.delete(storageKey(def, namespace, name), current.rv));
+      if (rv === undefined) continue;
+      md.resourceVersion = String(rv);
+      return { obj, pending: false };
     }
     throw conflict(gr, name, 'too many concurrent updates');
+  }
+
+  /**
+   * Runs one compare-and-swap write and waits until the cache has it. Returns the new revision,
+   * or undefined when someone else wrote first (the caller re-reads and retries).
+   */
+  private async compareAndSwap(gr: GroupResource, name: string, write: () => Promise<{ modRevision: number }>): Promise<number | undefined> {
+    try {
+      const kv = await write();
+      await this.cache.waitFor(kv.modRevision);
+      return kv.modRevision;
+    } catch (err) {
+      if (err instanceof StoreError && err.code === 'Conflict') {
+        await this.cache.waitFor(err.current?.modRevision ?? 0);
+        return undefined;
+      }
+      if (err instanceof StoreError && err.code === 'NotFound') throw notFound(gr, name);
+      throw err;
+    }
   }
 
   /** Seconds of graceful termination for this delete (0 = none), as the pod strategy's CheckGracefulDelete. */
