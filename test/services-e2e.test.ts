@@ -155,14 +155,14 @@ function webPods(): Map<string, string> {
 
 /** Waits for `n` ready web pods and for the Service's EndpointSlices to list exactly their IPs as ready. */
 async function waitWeb(n: number): Promise<Map<string, string>> {
-  return eventually(() => {
+  return (await eventually<Map<string, string> | undefined>(() => {
     const pods = webPods();
     const all = JSON.parse(c.k(['get', 'pods', '-l', 'app=web', '-o', 'json'])).items;
     if (pods.size !== n || all.length !== n) return undefined;
     const slices = JSON.parse(c.k(['get', 'endpointslices', '-l', 'kubernetes.io/service-name=web', '-o', 'json'])).items;
     const ready = slices.flatMap((s: any) => (s.endpoints ?? []).filter((e: any) => e.conditions?.ready).flatMap((e: any) => e.addresses)).sort();
     return JSON.stringify(ready) === JSON.stringify([...pods.values()].sort()) ? pods : undefined;
-  }, 60_000, `${n} ready web pods in the endpoints`);
+  }, 60_000, `${n} ready web pods in the endpoints`))!;
 }
 
 /** Runs `count` wgets of `url` from the client pod; returns the answers (hostnames). */

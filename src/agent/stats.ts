@@ -48,7 +48,8 @@ export class StatsCollector {
     const prev = this.samples.get(key);
     this.samples.set(key, { cpuNs, atMs });
     if (!prev || atMs <= prev.atMs) return 0;
-    return Math.max(0, Math.round(((cpuNs - prev.cpuNs) / (atMs - prev.atMs)) * 1e6));
+    // ns of CPU per ms of wall time, times 1000 ms/s: nanocores.
+    return Math.max(0, Math.round(((cpuNs - prev.cpuNs) / (atMs - prev.atMs)) * 1e3));
   }
 
   async summary(pods: readonly Pod[]): Promise<unknown> {

@@ -80,3 +80,22 @@ export function age(obj: KObject, now: number): string {
   const ts = obj.metadata?.creationTimestamp;
   return ts ? humanDuration(now - Date.parse(ts)) : '<unknown>';
 }
+
+/**
+ * Equality of two JSON values, where a member set to undefined counts as absent (as when
+ * serialized) and key order does not matter. Cheaper than comparing serializations.
+ */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== typeof b || a === null || b === null || typeof a !== 'object') return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const bb = b as unknown[];
+    return a.length === bb.length && a.every((x, i) => jsonEqual(x, bb[i]));
+  }
+  const ao = a as Record<string, unknown>;
+  const bo = b as Record<string, unknown>;
+  const ak = Object.keys(ao).filter((k) => ao[k] !== undefined);
+  const bk = Object.keys(bo).filter((k) => bo[k] !== undefined);
+  return ak.length === bk.length && ak.every((k) => Object.prototype.hasOwnProperty.call(bo, k) && jsonEqual(ao[k], bo[k]));
+}

@@ -183,7 +183,7 @@ test('pod metrics: namespaces, names, label selectors, containers', async () => 
   assert.equal((await e.get('/apis/metrics.k8s.io/v1beta2/pods')).status, 404);
 });
 
-test('an unreachable agent is skipped, and retried on the next request', async () => {
+test('an unreachable agent is skipped, and retried after the TTL', async () => {
   const registry = defaultRegistry();
   const store = new MemoryStore();
   const cache = new WatchCache(store, registry);
@@ -194,10 +194,14 @@ test('an unreachable agent is skipped, and retried on the next request', async (
   await storage.create(nodeDef, '', { metadata: { name: 'n1' } }, ctx);
   await storage.update(nodeDef, '', 'n1', (n: KObject) => ({ ...n, status: { addresses: [{ type: 'InternalIP', address: '127.0.0.1' }], daemonEndpoints: { kubeletEndpoint: { Port: 1 } } } }), ctx, 'status');
   let calls = 0;
-  const metrics = new MetricsApi({ storage, registry, fetchSummary: async () => { calls++; throw new Error('connect ECONNREFUSED'); }, sleep: async () => {} });
+  const clock = { t: T0, now() { return this.t; } };
+  const metrics = new MetricsApi({ storage, registry, clock, fetchSummary: async () => { calls++; throw new Error('connect ECONNREFUSED'); }, sleep: async () => {} });
   const handler = new ApiHandler({ registry, storage, authenticate: () => USER, serverAddress: 'x', metrics });
   const get = async () => JSON.parse(String((await handler.handle({ method: 'GET', path: '/apis/metrics.k8s.io/v1beta1/nodes', query: new URLSearchParams(), headers: {} })).body));
   assert.deepEqual((await get()).items, []);
+  assert.deepEqual((await get()).items, []);
+  assert.equal(calls, 1, 'the failure is cached for the TTL');
+  clock.t += 10_000;
   assert.deepEqual((await get()).items, []);
   assert.equal(calls, 2);
 });

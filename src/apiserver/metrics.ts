@@ -7,6 +7,7 @@
  * skips unreachable nodes. Read-only: get and list (no watch), labelSelector and the
  * metadata.name/metadata.namespace field selectors.
  */
+import type { NodeProxy } from './node-proxy.js';
 import https from 'node:https';
 import { methodNotAllowed, notFound, badRequest, StatusError } from '../api/errors.js';
 import type { KObject, Registry } from '../api/registry.js';
@@ -352,12 +353,9 @@ export class MetricsApi {
     const now = this.now();
     const hit = this.cache.get(name);
     if (hit && now - hit.at < this.ttl) return hit.result.catch(() => undefined);
+    // A failed scrape is cached too, so an unreachable agent costs one timeout per TTL, not one per request.
     const result = this.scrapeNow(name, ep);
     this.cache.set(name, { at: now, result });
-    result.catch(() => {
-      // A failed scrape is not cached: the next request tries again.
-      if (this.cache.get(name)?.result === result) this.cache.delete(name);
-    });
     return result.catch(() => undefined);
   }
 
@@ -441,7 +439,7 @@ function pageNotFound(): StatusError {
  * The metrics API a handler serves by default: it reaches the agents as the node proxy does,
  * with the same token (read from the proxy; undefined when there is no proxy to relay with).
  */
-export function metricsApiFromNodeProxy(storage: ObjectStorage, registry: Registry, proxy: object | undefined): MetricsApi | undefined {
-  const token = proxy ? (Reflect.get(proxy, 'agentToken') as unknown) : undefined;
+export function metricsApiFromNodeProxy(storage: ObjectStorage, registry: Registry, proxy: NodeProxy | undefined): MetricsApi | undefined {
+  const token = proxy?.agentToken;
   return typeof token === 'string' && token ? new MetricsApi({ storage, registry, agentToken: token }) : undefined;
 }

@@ -29,7 +29,7 @@ export class NodeProxy {
     private readonly storage: ObjectStorage,
     private readonly registry: Registry,
     /** Bearer token the agents accept from the API server. */
-    private readonly agentToken: string,
+    readonly agentToken: string,
   ) {}
 
   /** Validates a pod stream request and computes the agent URL for it. */

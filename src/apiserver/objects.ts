@@ -4,7 +4,6 @@
  * finalizers and propagation policies) over the revisioned store, reading from the watch cache.
  * REST handlers call this; it knows nothing about HTTP.
  */
-import { isDeepStrictEqual } from 'node:util';
 import type { Store } from '../store/types.js';
 import { StoreError } from '../store/types.js';
 import {
@@ -20,7 +19,7 @@ import {
   type GroupResource,
 } from '../api/errors.js';
 import { storageKey, type KObject, type ResourceDef, type Registry, groupVersion } from '../api/registry.js';
-import { clone, generateName, newUid, rfc3339 } from '../api/meta.js';
+import { clone, generateName, jsonEqual, newUid, rfc3339 } from '../api/meta.js';
 import { validateObjectMeta } from './validate-meta.js';
 import type { CachedObject, WatchCache } from './watch-cache.js';
 
@@ -233,7 +232,7 @@ export class ObjectStorage {
       // Subresources (status, binding, finalize) have their own narrow rules: only the main
       // resource bumps generation and runs the strategy's update hooks and validation.
       const main = subresource === '';
-      if (main && def.strategy.tracksGeneration && !isDeepStrictEqual(specPart(obj), specPart(old))) {
+      if (main && def.strategy.tracksGeneration && !jsonEqual(specPart(obj), specPart(old))) {
         omd.generation = (old.metadata?.generation ?? 0) + 1;
       }
       def.strategy.defaults?.(obj);
@@ -248,7 +247,7 @@ export class ObjectStorage {
       }
       delete omd.resourceVersion;
       const oldNoRv = { ...old, metadata: { ...old.metadata, resourceVersion: undefined } };
-      if (isDeepStrictEqual(JSON.parse(JSON.stringify(obj)), JSON.parse(JSON.stringify(oldNoRv)))) {
+      if (jsonEqual(obj, oldNoRv)) {
         return old; // no-op: no write, no new resourceVersion, as upstream
       }
       if (ctx.dryRun) {

@@ -22,6 +22,11 @@ import { newEndpointsController } from './endpoints.js';
 import { newEndpointSliceController } from './endpointslice.js';
 import { newRootCaController } from './root-ca.js';
 import { newLoadBalancerController } from '../network/loadbalancer.js';
+import { newJobController } from './job.js';
+import { newHorizontalPodAutoscalerController } from './hpa.js';
+import { newCronJobController } from './cronjob.js';
+import { newDaemonSetController } from './daemonset.js';
+import { newStatefulSetController } from './statefulset.js';
 import type { Controller, ControllerContext, ControllerFactory, ControllerOptions } from './types.js';
 
 /** Every controller by name, with its default worker count (upstream --concurrent-* flags). */
@@ -35,6 +40,11 @@ export const CONTROLLERS: Record<string, { factory: ControllerFactory; workers: 
   serviceaccount: { factory: newServiceAccountController, workers: 1 },
   endpoints: { factory: newEndpointsController, workers: 5 },
   endpointslice: { factory: newEndpointSliceController, workers: 5 },
+  job: { factory: newJobController, workers: 5 },
+  horizontalpodautoscaling: { factory: (ctx) => newHorizontalPodAutoscalerController(ctx), workers: 5 },
+  cronjob: { factory: (ctx) => newCronJobController(ctx), workers: 5 },
+  daemonset: { factory: newDaemonSetController, workers: 2 },
+  statefulset: { factory: newStatefulSetController, workers: 5 },
   'service-lb': { factory: (ctx) => newLoadBalancerController(ctx, { pool: ctx.options.loadBalancerPool }), workers: 1 },
 };
 

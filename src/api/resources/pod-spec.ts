@@ -3,6 +3,7 @@
  * (k8s pkg/apis/core/v1/defaults.go and pkg/apis/core/validation/validation.go).
  * Messages and field paths follow upstream word for word.
  */
+import { jsonEqual } from '../meta.js';
 import { fieldErrors, type FieldError } from '../errors.js';
 import { validateLabelName, validateLabels } from '../labels.js';
 import { Quantity } from '../quantity.js';
@@ -64,21 +65,6 @@ export function invalidGo(field: string, goText: string, detail: string): FieldE
   return { type: 'FieldValueInvalid', field, detail: detail ? `${goText}: ${detail}` : goText };
 }
 
-/** Deep equality over JSON values, ignoring key order (apiequality.Semantic.DeepEqual for JSON). */
-export function jsonEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== typeof b || a === null || b === null || typeof a !== 'object') return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a)) {
-    const bb = b as unknown[];
-    return a.length === bb.length && a.every((x, i) => jsonEqual(x, bb[i]));
-  }
-  const ao = a as Obj;
-  const bo = b as Obj;
-  const ak = Object.keys(ao).filter((k) => ao[k] !== undefined);
-  const bk = Object.keys(bo).filter((k) => bo[k] !== undefined);
-  return ak.length === bk.length && ak.every((k) => Object.prototype.hasOwnProperty.call(bo, k) && jsonEqual(ao[k], bo[k]));
-}
 
 // ---------------------------------------------------------------------------
 // Defaults (core/v1 defaults.go)
@@ -628,3 +614,5 @@ export function validatePodUpdate(newPod: Obj, oldPod: Obj): FieldError[] {
   if (!jsonEqual(munged, os)) errs.push(fieldErrors.forbidden('spec', POD_UPDATE_FORBIDDEN_MESSAGE));
   return errs;
 }
+
+export { jsonEqual };
