@@ -40,7 +40,7 @@ before(async () => {
   bootstrap = skiffCliAsync(['image', 'bootstrap', 'go', '--data-dir', devDir], { timeoutMs: 180_000 });
   c = await startCluster({ command: 'up', dataDir, args: id.args });
   // Printed right after the "ready at" line startCluster waits for.
-  registryPort = Number((await eventually(() => /image registry at 127\.0\.0\.1:(\d+)/.exec(c.output()) ?? undefined, 10_000, 'the image registry line'))[1]);
+  registryPort = Number((await eventually(() => /image registry at 127\.0\.0\.1:(\d+)/.exec(c.output()) ?? undefined, 10_000, 'the image registry line'))![1]);
   ref = `localhost:${registryPort}/go-hello`;
   await waitNodeReady(c, id.nodeName);
   await eventually(() => c.kubectl(['get', 'sa', 'default']).code === 0, 20_000, 'default service account');

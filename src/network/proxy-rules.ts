@@ -122,6 +122,12 @@ function render(state: ProxyState): { text: string; objects: RenderedObjects } {
   chain('filter-output').push('ct state new jump service-endpoints-check', 'ct state new jump nodeport-endpoints-check');
   // After nat output, traffic to a valid service has a pod address; what still targets the service CIDR is invalid.
   chain('filter-output-post-dnat').push('ct state new jump cluster-ips-check');
+  // Several clusters on one host share the prerouting hook, and their service CIDRs may overlap
+  // (every `skiff up` defaults to 10.43.0.0/16: 10.43.0.1 and the DNS at 10.43.0.10 exist in each).
+  // Whichever table DNATs first wins, so a pod's ClusterIP traffic is left to the table of its own
+  // cluster: this one handles ClusterIPs for its pod CIDR (and, in nat output, for the host);
+  // other sources reach Services through NodePorts and LoadBalancer IPs.
+  if (state.masqueradeCidr) chain('nat-prerouting').push(`ip daddr ${state.serviceCidr} ip saddr != ${state.masqueradeCidr} return`);
   chain('nat-prerouting').push('jump services');
   chain('nat-output').push('jump services');
   chain('nat-postrouting').push('jump masquerading');
