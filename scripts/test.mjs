@@ -2,7 +2,7 @@
 // tests (src/**/*.test.ts) and integration tests (test/**/*.test.ts) with node's runner.
 // Usage: npm test [-- PATH_FILTER...]   e.g. npm test -- store apiserver
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -12,6 +12,16 @@ const run = (cmd, args) => {
 };
 
 run('bash', ['scripts/install-deps.sh']);
+// Tests that need these skip (with a reason) where they cannot run; as root — as in CI — every
+// one of them must run, so a missing tool is an error here, not a quiet skip.
+if (process.getuid?.() === 0) {
+  const needed = ['/usr/sbin/runc', '/usr/lib/cni/bridge', '/usr/sbin/nft', '/usr/bin/go', '/usr/bin/buildah', '/usr/bin/kubectl', '/usr/bin/etcd', '/usr/bin/docker-registry', '/usr/lib/python3/dist-packages/kubernetes'];
+  const missing = needed.filter((p) => !existsSync(p));
+  if (missing.length) {
+    console.error(`tests need ${missing.join(', ')}; scripts/install-deps.sh should have installed them`);
+    process.exit(1);
+  }
+}
 run('node', ['scripts/build.mjs']);
 if (!process.env.SKIFF_SKIP_TYPECHECK) run('npx', ['tsc', '--noEmit', '-p', '.']);
 
