@@ -26,11 +26,22 @@ function send(res: http.ServerResponse, r: ApiResponse): void {
       for (const c of closers) c();
     };
     res.on('close', fire);
+    // Events written in the same turn of the event loop leave as one write (one TLS record,
+    // one syscall): with many watchers and bursts of changes, per-event writes dominate.
+    let pending: (string | Buffer)[] = [];
+    const flush = () => {
+      const chunks = pending;
+      pending = [];
+      if (res.writableEnded || !chunks.length) return;
+      res.write(chunks.length === 1 ? chunks[0] : chunks.every((c) => typeof c === 'string') ? chunks.join('') : Buffer.concat(chunks.map((c) => (typeof c === 'string' ? Buffer.from(c) : c))));
+    };
     r.stream({
       write: (chunk) => {
-        if (!res.writableEnded) res.write(chunk);
+        if (res.writableEnded) return;
+        if (pending.push(chunk) === 1) setImmediate(flush);
       },
       end: () => {
+        flush();
         if (!res.writableEnded) res.end();
         fire();
       },

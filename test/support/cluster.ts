@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** dist/src/cli/main.js, found relative to this compiled file (dist/test/support). */
-export const SKIFF_MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+/** The shipped command, dist/bundle/skiff.js, found relative to this compiled file (dist/test/support). */
+export const SKIFF_MAIN = fileURLToPath(new URL('../../bundle/skiff.js', import.meta.url));
 
 export interface TestCluster {
   dataDir: string;
