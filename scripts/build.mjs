@@ -3,6 +3,7 @@
 import { build } from 'esbuild';
 import { readdirSync, statSync, writeFileSync, mkdirSync, existsSync, symlinkSync } from 'node:fs';
 import { join, dirname, relative } from 'node:path';
+import { spawnSync } from 'node:child_process';
 
 const root = new URL('..', import.meta.url).pathname;
 
@@ -48,6 +49,13 @@ await build({
   logLevel: 'warning',
 });
 mkdirSync(join(root, 'dist'), { recursive: true });
+// The native container shim; without a C compiler the runtime uses the Node.js shim instead.
+const shimSrc = join(root, 'src/runtime/shim.c');
+const shimBin = join(root, 'dist/skiff-shim');
+if (!existsSync(shimBin) || statSync(shimBin).mtimeMs < statSync(shimSrc).mtimeMs) {
+  const cc = spawnSync('cc', ['-O2', '-Wall', '-o', shimBin, shimSrc], { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (cc.status !== 0) console.error('skiff: no C compiler (or it failed); containers will use the Node.js shim');
+}
 // Tests run from dist/ but read data next to their sources: link testdata folders and examples.
 function linkData(dir) {
   let names;

@@ -332,15 +332,20 @@ export class ApiHandler {
     const cache = this.opts.storage.cache;
     const match = this.filters(req, def);
     let items = cache.list(def, rp.namespace).filter((o) => match(o.obj));
-    const rv = cache.revision();
-    // Paging: the continue token carries the last key served.
+    let rv = cache.revision();
+    // Paging: the continue token carries the last key served and the first page's revision.
+    // Later pages are read from the cache as it is now, but every page reports the first page's
+    // revision, so a client that watches from it afterwards replays every change made while it
+    // paged (upstream serves the pages from an etcd snapshot instead; both lose nothing).
     const limit = Number(req.query.get('limit') ?? 0);
     const cont = req.query.get('continue');
     if (cont) {
       let after: string;
       try {
-        after = JSON.parse(Buffer.from(cont, 'base64url').toString()).start as string;
-        if (typeof after !== 'string') throw new Error('bad token');
+        const token = JSON.parse(Buffer.from(cont, 'base64url').toString()) as { rv?: unknown; start?: unknown };
+        if (typeof token.start !== 'string' || typeof token.rv !== 'number') throw new Error('bad token');
+        after = token.start;
+        rv = token.rv;
       } catch {
         throw badRequest(`invalid continue token`);
       }

@@ -64,7 +64,9 @@ export class WatchCache {
     registry: Registry,
     opts: WatchCacheOptions = {},
   ) {
-    this.historySize = opts.historySize ?? 100_000;
+    // Every held event keeps its object versions alive; 25,000 is seconds to minutes of history,
+    // enough for watchers that reconnect, while a client further behind relists (410).
+    this.historySize = opts.historySize ?? 25_000;
     for (const def of registry.all) {
       this.resources.set(`/registry/${def.group || 'core'}/${def.plural}/`, { def, objects: new Map(), watchers: new Set() });
     }

@@ -119,7 +119,9 @@ export async function startControlPlane(flags: ClusterFlags): Promise<ControlPla
       log: (m) => console.error(`skiff: controllers: ${m}`),
     });
     const runScheduler = async () => {
-      scheduler = await startScheduler(client);
+      // In one process the scheduler shares the controllers' caches; with leader election the
+      // two may lead apart, so it keeps its own.
+      scheduler = await startScheduler(client, {}, flags.leaderElect ? undefined : controllers!.informers);
     };
     if (flags.leaderElect) {
       schedulerElector = new LeaderElector({

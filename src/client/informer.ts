@@ -58,6 +58,8 @@ function deepFreeze<T>(o: T): T {
 export const INDEX_NAMESPACE = 'namespace';
 export const INDEX_OWNER_UID = 'owner-uid';
 export const INDEX_NODE = 'node';
+/** Namespace of objects that have no controller ownerReference: what controllers may adopt. */
+export const INDEX_ORPHAN_NAMESPACE = 'orphan-namespace';
 
 /** A list+watch cache of one resource with indexes and change handlers. */
 export class Informer<T extends KObject = KObject> {
@@ -87,6 +89,9 @@ export class Informer<T extends KObject = KObject> {
       const c = o.metadata?.ownerReferences?.find((r) => r.controller);
       return c ? [c.uid] : [];
     });
+    // Adoption looks for orphans matching a selector; scanning every object of a namespace on
+    // each sync would make controllers quadratic in the number of pods.
+    this.addIndexer(INDEX_ORPHAN_NAMESPACE, (o) => (o.metadata?.ownerReferences?.some((r) => r.controller) ? [] : [o.metadata?.namespace ?? '']));
     if (ref.resource === 'pods' && ref.group === '') {
       this.addIndexer(INDEX_NODE, (o) => {
         const n = (o as { spec?: { nodeName?: string } }).spec?.nodeName;

@@ -12,7 +12,7 @@ import type { ReplicaSet, ReplicaSetCondition } from 'kubernetes-types/apps/v1.j
 import { isReason } from '../api/errors.js';
 import { selectorFromLabelSelector, selectorFromSet } from '../api/labels.js';
 import { rfc3339 } from '../client/clock.js';
-import { keyOf, splitKey, INDEX_OWNER_UID, type Informer } from '../client/informer.js';
+import { keyOf, splitKey, INDEX_OWNER_UID, INDEX_ORPHAN_NAMESPACE, type Informer } from '../client/informer.js';
 import { PODS, REPLICASETS } from '../client/resources.js';
 import type { KObject } from '../client/types.js';
 import { QueueController, type ReconcileResult } from './base.js';
@@ -166,7 +166,8 @@ export function newReplicaSetController(ctx: ControllerContext): ReplicaSetContr
       }
     }
     if (selector.empty()) return out;
-    for (const pod of podInf.list(rs.metadata?.namespace, selector)) {
+    for (const pod of podInf.byIndex(INDEX_ORPHAN_NAMESPACE, rs.metadata?.namespace ?? '')) {
+      if (!selector.matches(pod.metadata?.labels)) continue;
       if (controllerRef(pod) || pod.metadata?.deletionTimestamp || deleting) continue;
       // Adopt only if the ReplicaSet, read fresh from the server, is still this one and alive.
       if (canAdopt === undefined) {

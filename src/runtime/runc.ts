@@ -160,8 +160,21 @@ function shQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** How to start the shim: compiled JS in dist/, or the TS source through tsx in development. */
-function shimCommand(): { cmd: string; args: string[] } {
+/**
+ * The native shim (dist/skiff-shim, built from shim.c when a C compiler was there), found from
+ * this module in dist/src/runtime/ or in the bundle's dist/bundle/.
+ */
+const NATIVE_SHIM = (() => {
+  const here = dirname(fileURLToPath(import.meta.url));
+  return [join(here, '../skiff-shim'), join(here, '../../skiff-shim')].find((p) => existsSync(p));
+})();
+
+/**
+ * How to start the shim: the native one for containers without a terminal (it needs no Node.js
+ * process per container), else compiled JS in dist/, or the TS source through tsx in development.
+ */
+function shimCommand(tty: boolean): { cmd: string; args: string[] } {
+  if (!tty && NATIVE_SHIM) return { cmd: NATIVE_SHIM, args: [] };
   const here = fileURLToPath(import.meta.url);
   const base = join(dirname(here), 'shim');
   // Small heap: the shim only shuffles log lines.
@@ -428,8 +441,11 @@ export class RuncRuntime implements Runtime {
       stdinFifo: meta.stdin ? join(dir, 'stdin') : undefined,
       cgroupsPath: meta.cgroupsPath,
     };
+    // The C shim reads key=value lines; the Node one (terminals, or no C compiler) reads JSON.
+    const conf = Object.entries(cfg).filter(([k, v]) => k !== 'tty' && v !== undefined).map(([k, v]) => `${k}=${v}\n`).join('');
+    writeFileSync(join(dir, 'shim.conf'), conf);
     writeJsonAtomic(join(dir, 'shim.json'), cfg);
-    const { cmd, args } = shimCommand();
+    const { cmd, args } = shimCommand(cfg.tty);
     const shim = spawn(cmd, [...args, dir], { detached: true, stdio: 'ignore', cwd: dir, env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', UV_THREADPOOL_SIZE: '1' } });
     shim.unref();
     writeFileSync(join(dir, 'shim.pid'), String(shim.pid ?? 0));

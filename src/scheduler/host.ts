@@ -4,7 +4,7 @@
  */
 import type { Pod, Node } from 'kubernetes-types/core/v1.js';
 import { isReason } from '../api/errors.js';
-import { Informer } from '../client/informer.js';
+import { Informer, type SharedInformerFactory } from '../client/informer.js';
 import { NAMESPACES, NODES, PODS } from '../client/resources.js';
 import { Recorder } from '../client/events.js';
 import type { Client, KObject } from '../client/types.js';
@@ -59,27 +59,33 @@ export function apiSchedulerHost(client: Client, schedulerName = 'default-schedu
   };
 }
 
-/** Starts informers and the scheduling loop; resolves once the caches have synced. */
-export async function startScheduler(client: Client, opts: SchedulerOptions = {}): Promise<RunningScheduler> {
+/**
+ * Starts informers and the scheduling loop; resolves once the caches have synced. With a
+ * shared informer factory (the controller manager's, in one process) the scheduler reads the
+ * same caches as the controllers instead of keeping its own copy of every pod and node.
+ */
+export async function startScheduler(client: Client, opts: SchedulerOptions = {}, shared?: SharedInformerFactory): Promise<RunningScheduler> {
   const scheduler = new Scheduler(apiSchedulerHost(client, opts.schedulerName), opts);
-  const nodes = new Informer<KObject>(client, NODES);
-  const pods = new Informer<KObject>(client, PODS);
-  const namespaces = new Informer<KObject>(client, NAMESPACES);
-  nodes.addEventHandler({
+  const informer = (ref: typeof NODES) => (shared ? shared.informerFor<KObject>(ref) : new Informer<KObject>(client, ref));
+  const nodes = informer(NODES);
+  const pods = informer(PODS);
+  const namespaces = informer(NAMESPACES);
+  const handlers: { remove(): void }[] = [];
+  handlers.push(nodes.addEventHandler({
     onAdd: (n) => scheduler.addNode(n as Node),
     onUpdate: (o, n) => scheduler.updateNode(o as Node, n as Node),
     onDelete: (n) => scheduler.deleteNode(n as Node),
-  });
-  pods.addEventHandler({
+  }));
+  handlers.push(pods.addEventHandler({
     onAdd: (p) => scheduler.addPod(p as Pod),
     onUpdate: (o, p) => scheduler.updatePod(o as Pod, p as Pod),
     onDelete: (p) => scheduler.deletePod(p as Pod),
-  });
-  namespaces.addEventHandler({
+  }));
+  handlers.push(namespaces.addEventHandler({
     onAdd: (n) => scheduler.addNamespace?.(n as never),
     onUpdate: (o, n) => scheduler.updateNamespace?.(o as never, n as never),
     onDelete: (n) => scheduler.deleteNamespace?.(n as never),
-  });
+  }));
   nodes.start();
   namespaces.start();
   await Promise.all([nodes.waitForSync(), namespaces.waitForSync()]);
@@ -89,9 +95,9 @@ export async function startScheduler(client: Client, opts: SchedulerOptions = {}
   return {
     scheduler,
     async stop() {
-      pods.stop();
-      nodes.stop();
-      namespaces.stop();
+      for (const h of handlers) h.remove();
+      // Shared informers belong to their factory; only our own are stopped here.
+      if (!shared) for (const i of [pods, nodes, namespaces]) i.stop();
       await scheduler.stop();
     },
   };
