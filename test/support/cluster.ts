@@ -110,9 +110,15 @@ export async function startCluster(opts: StartOptions = {}): Promise<TestCluster
   };
 }
 
-/** Writes a manifest to a temp file and returns its path. */
+const manifestDirs: string[] = [];
+process.on('exit', () => {
+  for (const d of manifestDirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** Writes a manifest to a temp file (removed when the test process exits) and returns its path. */
 export function manifestFile(text: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'skiff-manifest-'));
+  manifestDirs.push(dir);
   const p = join(dir, 'manifest.yaml');
   writeFileSync(p, text);
   return p;
