@@ -168,7 +168,14 @@ function render(state: ProxyState): { text: string; objects: RenderedObjects } {
     const svcChain = serviceChain(p);
     elements.get('service-ips')!.push(`${cip} . ${pr} . ${p.port} : goto ${q(svcChain)}`);
     const rules = chain(svcChain);
-    if (state.masqueradeCidr) rules.push(`ip daddr ${cip} ip saddr != ${state.masqueradeCidr} jump mark-for-masquerade`);
+    if (state.masqueradeCidr) {
+      // Loopback sources cannot leave the host: always rewrite them. Other addresses of this
+      // host need no rewrite (replies to them come back through the pod's gateway, this host),
+      // and skipping it keeps the client's port choice: masquerading short connections picks
+      // random ports that collide with TIME_WAIT ones in the pod and stall new connections.
+      rules.push(`ip daddr ${cip} ip saddr 127.0.0.0/8 jump mark-for-masquerade`);
+      rules.push(`ip daddr ${cip} ip saddr != ${state.masqueradeCidr} fib saddr type != local jump mark-for-masquerade`);
+    }
     const eps = [...p.endpoints].sort((a, b) => `${a.ip}:${a.port}`.localeCompare(`${b.ip}:${b.port}`));
     if (p.affinityTimeoutSeconds) {
       for (const e of eps) rules.push(`ip saddr @${affinitySet(p, e)} goto ${q(endpointChain(p, e))}`);

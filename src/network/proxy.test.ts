@@ -50,7 +50,8 @@ test('renderRuleset: balancing, rejects, masquerade, hairpin, affinity', () => {
   assert.match(text, /127\.0\.1\.1 \. tcp \. 80 : goto external-/);
   assert.match(text, /tcp \. 30080 : goto external-/);
   assert.match(text, /numgen random mod 2 vmap \{ 0 : goto endpoint-[0-9A-F]{8}-default\/web\/tcp\/http__10\.42\.0\.2\/8080, 1 : goto endpoint-/);
-  assert.match(text, /ip daddr 10\.43\.0\.10 ip saddr != 10\.42\.0\.0\/24 jump mark-for-masquerade/);
+  assert.match(text, /ip daddr 10\.43\.0\.10 ip saddr != 10\.42\.0\.0\/24 fib saddr type != local jump mark-for-masquerade/);
+  assert.match(text, /ip daddr 10\.43\.0\.10 ip saddr 127\.0\.0\.0\/8 jump mark-for-masquerade/);
   // Another cluster's pods (same service CIDR, other pod CIDR) are left to their own cluster's table.
   assert.match(text, /chain nat-prerouting \{\n[^}]*ip daddr 10\.43\.0\.0\/16 ip saddr != 10\.42\.0\.0\/24 return\n\t\tjump services/);
   assert.match(text, /ip saddr 10\.42\.0\.2 jump mark-for-masquerade\n\t\tmeta l4proto tcp dnat to 10\.42\.0\.2:8080/);
