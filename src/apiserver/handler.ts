@@ -569,7 +569,6 @@ export class ApiHandler {
   private async updateScale(req: ApiRequest, rp: ResourcePath, ctx: WriteContext): Promise<ApiResponse> {
     const { def } = rp;
     const spec = def.scale!;
-    let newScale: KObject | undefined;
     const updated = await this.opts.storage.update(
       def,
       rp.namespace,
@@ -589,12 +588,10 @@ export class ApiHandler {
         const rv = next.metadata?.resourceVersion;
         if (rv && rv !== current.metadata?.resourceVersion) throw conflict(groupResource(def), rp.name);
         setPath(current, spec.specReplicasPath, replicas);
-        newScale = next;
         return current;
       },
       ctx,
     );
-    void newScale;
     return jsonResponse(200, toScale(def, updated));
   }
 

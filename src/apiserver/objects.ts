@@ -448,4 +448,3 @@ export class ObjectStorage {
   }
 }
 
-export { StatusError };

@@ -93,7 +93,7 @@ export class ApiServer {
     ]);
     const server = new ApiServer(opts, store, pki);
     await server.cache.start();
-    await server.seed(serviceCidr);
+    await server.seed();
     const host = opts.host ?? '127.0.0.1';
     server.http = await listen(server.handler, { host, port: opts.port, tls: { cert: pki.servingCertPem, key: pki.servingKeyPem } });
     const addr = server.http.address();
@@ -167,7 +167,7 @@ export class ApiServer {
   }
 
   /** Creates what every cluster starts with, if missing. */
-  private async seed(serviceCidr: string): Promise<void> {
+  private async seed(): Promise<void> {
     const nsDef = this.registry.byKind('', 'Namespace')!;
     const ctx = { user: ADMIN_USER };
     for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {

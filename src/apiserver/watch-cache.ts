@@ -122,9 +122,6 @@ export class WatchCache {
     return out;
   }
 
-  count(def: ResourceDef): number {
-    return this.cache(def).objects.size;
-  }
 
   /**
    * Watches a resource from `fromRv` (events with a greater revision). Throws 410 Expired

@@ -106,7 +106,6 @@ export class SimulatedNodes {
   private nodeObject(name: string): Obj {
     const i = this.nodeIndex.get(name)!;
     const zones = this.opts.zones ?? 3;
-    const cap = { cpu: this.opts.cpu ?? '32', memory: this.opts.memory ?? '256Gi', pods: String(this.opts.pods ?? 110), 'ephemeral-storage': '1Ti' };
     return {
       apiVersion: 'v1',
       kind: 'Node',
@@ -129,7 +128,7 @@ export class SimulatedNodes {
   private nodeStatus(name: string): Obj {
     const i = this.nodeIndex.get(name)!;
     const now = rfc3339(Date.now());
-    const cap = { cpu: this.opts.cpu ?? '32', memory: this.opts.memory ?? '256Gi', pods: String(this.opts.pods ?? 110), 'ephemeral-storage': '1Ti' };
+    const cap = this.capacity();
     const cond = (type: string, status: string, reason: string, message: string) => ({ type, status, reason, message, lastHeartbeatTime: now, lastTransitionTime: now });
     return {
       capacity: cap,
@@ -158,6 +157,11 @@ export class SimulatedNodes {
         architecture: 'amd64',
       },
     };
+  }
+
+  /** What every simulated node offers (capacity = allocatable). */
+  private capacity(): Record<string, string> {
+    return { cpu: this.opts.cpu ?? '32', memory: this.opts.memory ?? '256Gi', pods: String(this.opts.pods ?? 110), 'ephemeral-storage': '1Ti' };
   }
 
   private podCidr(i: number): string {
