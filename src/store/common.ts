@@ -1,27 +1,8 @@
 /**
- * Pieces shared by the store backends: the error constructors (so every backend words its
- * failures the same way), the kine-style log row and its mapping to watch events, and key
- * range arithmetic.
+ * Pieces shared by all store backends (log-structured and etcd): the error constructors, so
+ * every backend words its failures the same way, and key range arithmetic.
  */
-import { StoreError, type KeyValue, type WatchEvent } from './types.js';
-
-/** One entry of the revision log, as kine stores it: every write appends one row. */
-export interface LogRow {
-  /** The revision of this write. */
-  id: number;
-  name: string;
-  /** 1 when this row brought the key into existence (no live predecessor). */
-  created: number;
-  /** 1 when this row is a delete tombstone. */
-  deleted: number;
-  create_revision: number;
-  /** Id of the previous row of the same key (0 if none survives); unique per key. */
-  prev_revision: number;
-  /** PUT: the new value. Tombstone: the value that was deleted. */
-  value: string;
-  /** The value before this write (null for a creation and for a tombstone, whose `value` it is). */
-  old_value: string | null;
-}
+import { StoreError, type KeyValue } from './types.js';
 
 export function keyExists(key: string): StoreError {
   return new StoreError('KeyExists', `key "${key}" already exists`);
@@ -50,25 +31,6 @@ export function compactedError(requested: number, compacted: number): StoreError
 
 export function closedError(what = 'store'): StoreError {
   return new StoreError('Closed', `${what} is closed`);
-}
-
-/** The live key a non-tombstone row describes. */
-export function rowToKeyValue(r: LogRow): KeyValue {
-  return { key: r.name, value: r.value, createRevision: r.create_revision, modRevision: r.id };
-}
-
-/** The watch event a log row stands for. */
-export function rowToEvent(r: LogRow): WatchEvent {
-  const ev: WatchEvent = {
-    type: r.deleted ? 'DELETE' : 'PUT',
-    key: r.name,
-    value: r.value,
-    modRevision: r.id,
-    createRevision: r.create_revision,
-  };
-  if (r.deleted) ev.prevValue = r.value;
-  else if (!r.created && r.old_value !== null) ev.prevValue = r.old_value;
-  return ev;
 }
 
 /** Highest Unicode scalar value; used as the open upper bound of the empty prefix. */

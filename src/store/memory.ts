@@ -1,80 +1,46 @@
 /**
- * An in-memory store with the same semantics as the sqlite backend (the same log of rows,
- * the same watch hub), for unit tests and simulations. Nothing survives the process.
+ * An in-memory store with the same semantics as the sqlite backend (the same revision log,
+ * see log.ts), for unit tests and simulations. Nothing survives the process. This file is
+ * only the log's storage: arrays of rows, by revision and by key.
  */
-import {
-  closedError,
-  compactedError,
-  keyExists,
-  keyNotFound,
-  modified,
-  rowToEvent,
-  rowToKeyValue,
-  type LogRow,
-} from './common.js';
-import type { Cancel, KeyValue, ListOptions, ListResult, Store, WatchEvent, WatchHandlers } from './types.js';
-import { WatchHub } from './watch-hub.js';
+import { LogStore, type LogRow } from './log.js';
 
-export class MemoryStore implements Store {
-  private rev = 0;
-  private compacted = 0;
-  private closed = false;
+export class MemoryStore extends LogStore {
   /** Every surviving row, ascending by id. */
   private log: LogRow[] = [];
   /** Surviving rows per key, ascending by id. */
   private readonly byKey = new Map<string, LogRow[]>();
-  private readonly hub: WatchHub;
 
   constructor() {
-    this.hub = new WatchHub({
-      currentRevision: () => this.rev,
-      compactedRevision: () => this.compacted,
-      readHistory: (prefix, after, upTo, limit) => this.readHistory(prefix, after, upTo, limit),
-    });
+    super();
   }
 
-  async revision(): Promise<number> {
-    this.check();
-    return this.rev;
+  protected latest(key: string): LogRow | undefined {
+    const rows = this.byKey.get(key);
+    return rows?.[rows.length - 1];
   }
 
-  async compactedRevision(): Promise<number> {
-    this.check();
-    return this.compacted;
+  /** Memory commits at once: the row is visible before `write` returns. */
+  protected write(row: LogRow): void {
+    this.log.push(row);
+    const rows = this.byKey.get(row.name);
+    if (rows) rows.push(row);
+    else this.byKey.set(row.name, [row]);
+    this.committed([row]);
   }
 
-  async get(key: string): Promise<KeyValue | undefined> {
-    this.check();
-    const row = this.latest(key);
-    return row && !row.deleted ? rowToKeyValue(row) : undefined;
-  }
-
-  async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
-    this.check();
-    let rev = this.rev;
-    if (opts.revision) {
-      if (opts.revision < this.compacted) throw compactedError(opts.revision, this.compacted);
-      rev = Math.min(opts.revision, this.rev);
-    }
-    const after = opts.startAfter ?? '';
+  protected scanLive(prefix: string, after: string, rev: number, limit: number): LogRow[] {
     const keys = [...this.byKey.keys()].filter((k) => k.startsWith(prefix) && k > after).sort(compareKeys);
-    const limit = opts.limit && opts.limit > 0 ? opts.limit : Infinity;
-    const items: KeyValue[] = [];
-    let more = false;
+    const out: LogRow[] = [];
     for (const k of keys) {
+      if (out.length === limit) break;
       const row = latestAt(this.byKey.get(k)!, rev);
-      if (!row || row.deleted) continue;
-      if (items.length === limit) {
-        more = true;
-        break;
-      }
-      items.push(rowToKeyValue(row));
+      if (row && !row.deleted) out.push(row);
     }
-    return { items, revision: rev, more };
+    return out;
   }
 
-  async count(prefix: string): Promise<number> {
-    this.check();
+  protected countLive(prefix: string): number {
     let n = 0;
     for (const [k, rows] of this.byKey) {
       if (k.startsWith(prefix) && !rows[rows.length - 1].deleted) n++;
@@ -82,63 +48,22 @@ export class MemoryStore implements Store {
     return n;
   }
 
-  async create(key: string, value: string): Promise<KeyValue> {
-    this.check();
-    const prev = this.latest(key);
-    if (prev && !prev.deleted) throw keyExists(key);
-    const id = this.rev + 1;
-    return this.append({ id, name: key, created: 1, deleted: 0, create_revision: id, prev_revision: prev?.id ?? 0, value, old_value: null });
-  }
-
-  async update(key: string, value: string, expectedModRevision: number): Promise<KeyValue> {
-    this.check();
-    const prev = this.latest(key);
-    if (!prev || prev.deleted) throw keyNotFound(key);
-    if (prev.id !== expectedModRevision) throw modified(key, expectedModRevision, rowToKeyValue(prev));
-    return this.append({
-      id: this.rev + 1,
-      name: key,
-      created: 0,
-      deleted: 0,
-      create_revision: prev.create_revision,
-      prev_revision: prev.id,
-      value,
-      old_value: prev.value,
-    });
-  }
-
-  async delete(key: string, expectedModRevision?: number): Promise<KeyValue> {
-    this.check();
-    const prev = this.latest(key);
-    if (!prev || prev.deleted) throw keyNotFound(key);
-    if (expectedModRevision !== undefined && prev.id !== expectedModRevision) {
-      throw modified(key, expectedModRevision, rowToKeyValue(prev));
+  protected scanHistory(prefix: string, after: number, upTo: number, limit: number): LogRow[] {
+    const out: LogRow[] = [];
+    for (let i = firstAbove(this.log, after); i < this.log.length && out.length < limit; i++) {
+      const r = this.log[i];
+      if (r.id > upTo) break;
+      if (r.name.startsWith(prefix)) out.push(r);
     }
-    return this.append({
-      id: this.rev + 1,
-      name: key,
-      created: 0,
-      deleted: 1,
-      create_revision: prev.create_revision,
-      prev_revision: prev.id,
-      value: prev.value,
-      old_value: null,
-    });
+    return out;
   }
 
-  watch(prefix: string, afterRevision: number, handlers: WatchHandlers): Cancel {
-    return this.hub.watch(prefix, afterRevision, handlers);
-  }
-
-  /** Same rule as sqlite: drop superseded rows and tombstones at or below `revision`. */
-  async compact(revision: number): Promise<void> {
-    this.check();
-    const target = Math.min(revision, this.rev);
-    if (target <= this.compacted) return;
+  /** Per key, drops every row at or below `hi` but the newest, and that one too if it is a tombstone. */
+  protected compactRange(_lo: number, hi: number): void {
     const dropped = new Set<LogRow>();
     for (const [k, rows] of this.byKey) {
       let i = 0;
-      while (i < rows.length && rows[i].id <= target) i++;
+      while (i < rows.length && rows[i].id <= hi) i++;
       // rows[0..i) are at or below the target: all but the newest are superseded,
       // and the newest goes too if it is a tombstone.
       let cut = i - 1;
@@ -149,44 +74,6 @@ export class MemoryStore implements Store {
       else this.byKey.set(k, rows.slice(cut));
     }
     if (dropped.size > 0) this.log = this.log.filter((r) => !dropped.has(r));
-    this.compacted = target;
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.hub.close();
-  }
-
-  private readHistory(prefix: string, after: number, upTo: number, limit: number): WatchEvent[] {
-    if (this.closed) throw closedError();
-    if (after < this.compacted) throw compactedError(after, this.compacted);
-    const out: WatchEvent[] = [];
-    for (let i = firstAbove(this.log, after); i < this.log.length && out.length < limit; i++) {
-      const r = this.log[i];
-      if (r.id > upTo) break;
-      if (r.name.startsWith(prefix)) out.push(rowToEvent(r));
-    }
-    return out;
-  }
-
-  private latest(key: string): LogRow | undefined {
-    const rows = this.byKey.get(key);
-    return rows?.[rows.length - 1];
-  }
-
-  private append(row: LogRow): KeyValue {
-    this.log.push(row);
-    const rows = this.byKey.get(row.name);
-    if (rows) rows.push(row);
-    else this.byKey.set(row.name, [row]);
-    this.rev = row.id;
-    this.hub.publish([rowToEvent(row)]);
-    return rowToKeyValue(row);
-  }
-
-  private check(): void {
-    if (this.closed) throw closedError();
   }
 }
 

@@ -1,5 +1,6 @@
 /**
- * The embedded default store: a kine-style revision log in one SQLite table.
+ * The embedded default store: the revision log of log.ts kept in one SQLite table, as kine
+ * keeps it; this file is the SQL dialect (schema, statements, group commit, maintenance).
  *
  * Every write appends one row whose autoincrement id is the new global revision. A row names
  * the previous row of the same key in `prev_revision`, and a UNIQUE index on
@@ -17,19 +18,9 @@
  * the last transactions, which is the same trade kine and k3s make.
  */
 import Database from 'better-sqlite3';
-import {
-  closedError,
-  compactedError,
-  keyExists,
-  keyNotFound,
-  modified,
-  prefixEnd,
-  rowToEvent,
-  rowToKeyValue,
-  type LogRow,
-} from './common.js';
-import { StoreError, type Cancel, type KeyValue, type ListOptions, type ListResult, type Store, type WatchEvent, type WatchHandlers } from './types.js';
-import { WatchHub } from './watch-hub.js';
+import { keyExists, keyNotFound, modified, prefixEnd } from './common.js';
+import { LogStore, rowToKeyValue, type LogRow } from './log.js';
+import { StoreError } from './types.js';
 
 /** Schedules periodic work; returns a function that stops it. Injected so tests drive time. */
 export interface StoreClock {
@@ -75,18 +66,10 @@ CREATE TABLE IF NOT EXISTS kine_meta (key TEXT PRIMARY KEY, value INTEGER NOT NU
 
 type Stmt = Database.Statement;
 
-export class SqliteStore implements Store {
-  private readonly hub: WatchHub;
-  private rev: number;
-  private compacted: number;
-  private closed = false;
-  private compacting: Promise<void> | undefined;
+export class SqliteStore extends LogStore {
   private autoScheduled = false;
   private readonly stopTimer: () => void;
   private readonly retain: number;
-  private readonly batch: number;
-  /** Highest revision whose transaction has committed: what readers and watchers may see. */
-  private committedRev = 0;
   /** Writes of the current event-loop turn, committed together by {@link commitGroup}. */
   private group: { rows: LogRow[]; waiters: { resolve: () => void; reject: (e: unknown) => void }[] } | undefined;
 
@@ -95,14 +78,13 @@ export class SqliteStore implements Store {
   private readonly sList: Stmt;
   private readonly sCount: Stmt;
   private readonly sHistory: Stmt;
-  private readonly sDeleteSuperseded: Stmt;
-  private readonly sDeleteTombstones: Stmt;
-  private readonly sSetMeta: Stmt;
   private readonly sSeq: Stmt;
+  /** One compaction batch as one transaction: drop the rows (lo, hi] made unreachable, record hi. */
+  private readonly compactStep: (lo: number, hi: number) => void;
 
   private constructor(private readonly db: Database.Database, readonly path: string, opts: SqliteStoreOptions) {
+    super({ compactBatch: opts.compactBatch ?? 1000 });
     this.retain = opts.compactRetain ?? 10_000;
-    this.batch = Math.max(1, opts.compactBatch ?? 1000);
     this.sLatest = db.prepare('SELECT * FROM kine WHERE name = ? ORDER BY prev_revision DESC LIMIT 1');
     this.sInsert = db.prepare(
       'INSERT INTO kine (id, name, created, deleted, create_revision, prev_revision, value, old_value) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
@@ -122,22 +104,22 @@ export class SqliteStore implements Store {
       'SELECT * FROM kine WHERE id > @after AND id <= @upTo AND name >= @lo AND name < @hi ORDER BY id LIMIT @limit',
     );
     // A row is superseded exactly when a later row of its key names it as prev_revision.
-    this.sDeleteSuperseded = db.prepare(
+    const deleteSuperseded = db.prepare(
       'DELETE FROM kine WHERE id IN (SELECT prev_revision FROM kine WHERE id > @lo AND id <= @hi AND prev_revision != 0)',
     );
-    this.sDeleteTombstones = db.prepare('DELETE FROM kine WHERE id > @lo AND id <= @hi AND deleted = 1');
-    this.sSetMeta = db.prepare('INSERT INTO kine_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
+    const deleteTombstones = db.prepare('DELETE FROM kine WHERE id > @lo AND id <= @hi AND deleted = 1');
+    const setMeta = db.prepare('INSERT INTO kine_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
+    this.compactStep = db.transaction((lo: number, hi: number) => {
+      deleteSuperseded.run({ lo, hi });
+      deleteTombstones.run({ lo, hi });
+      setMeta.run('compact_rev', hi);
+    });
     // sqlite_sequence keeps the highest id ever issued, even after compaction deleted it.
     this.sSeq = db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'kine'");
     this.rev = this.readSeq();
     this.committedRev = this.rev;
     const c = db.prepare("SELECT value FROM kine_meta WHERE key = 'compact_rev'").get() as { value: number } | undefined;
     this.compacted = c?.value ?? 0;
-    this.hub = new WatchHub({
-      currentRevision: () => this.committedRev,
-      compactedRevision: () => this.compacted,
-      readHistory: (prefix, after, upTo, limit) => this.readHistory(prefix, after, upTo, limit),
-    });
     const interval = opts.compactIntervalMs ?? 5 * 60_000;
     this.stopTimer = interval > 0 ? (opts.clock ?? systemClock).every(interval, () => this.maintainInBackground()) : () => {};
   }
@@ -156,132 +138,6 @@ export class SqliteStore implements Store {
     } catch (err) {
       db.close();
       throw err;
-    }
-  }
-
-  async revision(): Promise<number> {
-    this.check();
-    return this.committedRev;
-  }
-
-  async compactedRevision(): Promise<number> {
-    this.check();
-    return this.compacted;
-  }
-
-  async get(key: string): Promise<KeyValue | undefined> {
-    this.check();
-    const row = this.latest(key);
-    return row && !row.deleted ? rowToKeyValue(row) : undefined;
-  }
-
-  async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
-    this.check();
-    let rev = this.committedRev;
-    if (opts.revision) {
-      if (opts.revision < this.compacted) throw compactedError(opts.revision, this.compacted);
-      // A revision from the future reads as now; the result reports what was read.
-      rev = Math.min(opts.revision, this.committedRev);
-    }
-    const limit = opts.limit && opts.limit > 0 ? opts.limit : -1;
-    const rows = this.sList.all({
-      lo: prefix,
-      hi: prefixEnd(prefix) ?? OPEN_END,
-      after: opts.startAfter ?? '',
-      rev,
-      limit: limit > 0 ? limit + 1 : -1,
-    }) as LogRow[];
-    const more = limit > 0 && rows.length > limit;
-    if (more) rows.length = limit;
-    return { items: rows.map(rowToKeyValue), revision: rev, more };
-  }
-
-  async count(prefix: string): Promise<number> {
-    this.check();
-    return (this.sCount.get({ lo: prefix, hi: prefixEnd(prefix) ?? OPEN_END }) as { n: number }).n;
-  }
-
-  async create(key: string, value: string): Promise<KeyValue> {
-    this.check();
-    const prev = this.latest(key);
-    if (prev && !prev.deleted) throw keyExists(key);
-    const row: LogRow = {
-      id: this.rev + 1,
-      name: key,
-      created: 1,
-      deleted: 0,
-      create_revision: this.rev + 1,
-      prev_revision: prev?.id ?? 0,
-      value,
-      old_value: null,
-    };
-    await this.append(row);
-    return rowToKeyValue(row);
-  }
-
-  async update(key: string, value: string, expectedModRevision: number): Promise<KeyValue> {
-    this.check();
-    const prev = this.latest(key);
-    if (!prev || prev.deleted) throw keyNotFound(key);
-    if (prev.id !== expectedModRevision) throw modified(key, expectedModRevision, rowToKeyValue(prev));
-    const row: LogRow = {
-      id: this.rev + 1,
-      name: key,
-      created: 0,
-      deleted: 0,
-      create_revision: prev.create_revision,
-      prev_revision: prev.id,
-      value,
-      old_value: prev.value,
-    };
-    await this.append(row);
-    return rowToKeyValue(row);
-  }
-
-  async delete(key: string, expectedModRevision?: number): Promise<KeyValue> {
-    this.check();
-    const prev = this.latest(key);
-    if (!prev || prev.deleted) throw keyNotFound(key);
-    if (expectedModRevision !== undefined && prev.id !== expectedModRevision) {
-      throw modified(key, expectedModRevision, rowToKeyValue(prev));
-    }
-    const row: LogRow = {
-      id: this.rev + 1,
-      name: key,
-      created: 0,
-      deleted: 1,
-      create_revision: prev.create_revision,
-      prev_revision: prev.id,
-      // The deleted value is the tombstone's value; storing it twice would double big deletes.
-      value: prev.value,
-      old_value: null,
-    };
-    await this.append(row);
-    return rowToKeyValue(row);
-  }
-
-  watch(prefix: string, afterRevision: number, handlers: WatchHandlers): Cancel {
-    return this.hub.watch(prefix, afterRevision, handlers);
-  }
-
-  /**
-   * Drops history at and below `revision`: superseded rows and tombstones. The newest live row
-   * of every key survives, so reads at `revision` and later still answer fully. Runs in
-   * batches of `compactBatch` revisions, each its own transaction, yielding in between.
-   * A revision beyond the current one compacts up to the current one.
-   */
-  async compact(revision: number): Promise<void> {
-    this.check();
-    // Serialize compactions; each one resumes from wherever the previous one stopped.
-    while (this.compacting) await this.compacting;
-    const target = Math.min(revision, this.rev);
-    if (target <= this.compacted) return;
-    const run = this.compactTo(target);
-    this.compacting = run;
-    try {
-      await run;
-    } finally {
-      this.compacting = undefined;
     }
   }
 
@@ -305,53 +161,45 @@ export class SqliteStore implements Store {
     });
   }
 
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     if (this.closed) return;
     this.commitGroup();
-    this.closed = true;
     this.stopTimer();
-    this.hub.close();
     // A running compaction notices `closed` between batches; let it finish its transaction.
-    await this.compacting?.catch(() => {});
+    await super.close();
     this.db.close();
   }
 
-  private async compactTo(target: number): Promise<void> {
-    const step = this.db.transaction((lo: number, hi: number) => {
-      this.sDeleteSuperseded.run({ lo, hi });
-      this.sDeleteTombstones.run({ lo, hi });
-      this.sSetMeta.run('compact_rev', hi);
-    });
-    // Bounded: each iteration advances `compacted` by at least one towards `target`.
-    while (this.compacted < target) {
-      if (this.closed) return;
-      const lo = this.compacted;
-      const hi = Math.min(target, lo + this.batch);
-      this.commitGroup();
-      step(lo, hi);
-      this.compacted = hi;
-      if (hi < target) await new Promise<void>((resolve) => setImmediate(resolve));
-    }
-  }
+  // --- the storage dialect
 
-  private readHistory(prefix: string, after: number, upTo: number, limit: number): WatchEvent[] {
-    if (this.closed) throw closedError();
-    if (after < this.compacted) throw compactedError(after, this.compacted);
-    const rows = this.sHistory.all({ after, upTo, lo: prefix, hi: prefixEnd(prefix) ?? OPEN_END, limit }) as LogRow[];
-    return rows.map(rowToEvent);
-  }
-
-  private latest(key: string): LogRow | undefined {
+  protected latest(key: string): LogRow | undefined {
     return this.sLatest.get(key) as LogRow | undefined;
+  }
+
+  protected scanLive(prefix: string, after: string, rev: number, limit: number): LogRow[] {
+    return this.sList.all({ lo: prefix, hi: prefixEnd(prefix) ?? OPEN_END, after, rev, limit }) as LogRow[];
+  }
+
+  protected countLive(prefix: string): number {
+    return (this.sCount.get({ lo: prefix, hi: prefixEnd(prefix) ?? OPEN_END }) as { n: number }).n;
+  }
+
+  protected scanHistory(prefix: string, after: number, upTo: number, limit: number): LogRow[] {
+    return this.sHistory.all({ after, upTo, lo: prefix, hi: prefixEnd(prefix) ?? OPEN_END, limit }) as LogRow[];
+  }
+
+  /** One transaction per batch; the open write group commits first so the batch sees it. */
+  protected compactRange(lo: number, hi: number): void {
+    this.commitGroup();
+    this.compactStep(lo, hi);
   }
 
   /**
    * Adds one row to this turn's write group; resolves once the group has committed. Group
    * commit: concurrent writers share one transaction (one WAL append) instead of one each,
    * and nobody is told "done" — nor sees the row in a watch — before it is durable.
-   * `row.id` must be `this.rev + 1`.
    */
-  private append(row: LogRow): Promise<void> {
+  protected write(row: LogRow): Promise<void> {
     if (!this.group) {
       this.db.exec('BEGIN IMMEDIATE');
       this.group = { rows: [], waiters: [] };
@@ -363,7 +211,6 @@ export class SqliteStore implements Store {
       // Only this statement failed; the rest of the group is unaffected.
       throw this.constraintError(err, row);
     }
-    this.rev = row.id;
     const group = this.group;
     group.rows.push(row);
     return new Promise((resolve, reject) => group.waiters.push({ resolve, reject }));
@@ -386,12 +233,9 @@ export class SqliteStore implements Store {
       for (const w of g.waiters) w.reject(err);
       return;
     }
-    if (g.rows.length) {
-      this.committedRev = g.rows[g.rows.length - 1].id;
-      this.hub.publish(g.rows.map(rowToEvent));
-    }
+    this.committed(g.rows);
     for (const w of g.waiters) w.resolve();
-    if (this.retain > 0 && !this.autoScheduled && !this.compacting && this.rev - this.compacted >= 2 * this.retain + this.batch) {
+    if (this.retain > 0 && !this.autoScheduled && !this.compacting && this.rev - this.compacted >= 2 * this.retain + this.compactBatch) {
       // A burst of writes should not wait for the timer to keep the log bounded.
       this.autoScheduled = true;
       setImmediate(() => {
@@ -417,9 +261,5 @@ export class SqliteStore implements Store {
 
   private readSeq(): number {
     return (this.sSeq.get() as { seq: number } | undefined)?.seq ?? 0;
-  }
-
-  private check(): void {
-    if (this.closed) throw closedError();
   }
 }
