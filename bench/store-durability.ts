@@ -3,7 +3,7 @@
  * SIGKILL at a random moment; every key it acknowledged must be there after reopening.
  * Prints {"bench":"store-durability","trials":20,"acked":N,"lost":0,...}; exits 1 on any loss.
  */
-import { runDurabilityTrial } from '../src/store/durability.js';
+import { runDurabilityTrial } from '../src/store/testing/durability.js';
 
 const trials = Number(process.argv[2] ?? 20);
 let acked = 0;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startEtcd, type EtcdServer } from '../src/store/etcd-server.js';
+import { startEtcd, type EtcdServer } from '../src/store/testing/etcd-server.js';
 import { eventually, startCluster, startSim, type SimProcess, type TestCluster } from './support/cluster.js';
 
 let etcd: EtcdServer;

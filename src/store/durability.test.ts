@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { runDurabilityTrial } from './durability.js';
+import { runDurabilityTrial } from './testing/durability.js';
 
 it('keeps every acknowledged write when the writer is killed with SIGKILL (5 trials)', { timeout: 30_000 }, async () => {
   for (let trial = 0; trial < 5; trial++) {

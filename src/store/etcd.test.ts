@@ -1,7 +1,7 @@
 import { after, before, describe } from 'node:test';
-import { runStoreConformance } from './conformance.js';
+import { runStoreConformance } from './testing/conformance.js';
 import { EtcdStore } from './etcd.js';
-import { startEtcd, type EtcdServer } from './etcd-server.js';
+import { startEtcd, type EtcdServer } from './testing/etcd-server.js';
 import type { Store } from './types.js';
 
 describe('EtcdStore against a real etcd', () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { collect, expectCode, runStoreConformance } from './conformance.js';
+import { collect, expectCode, runStoreConformance } from './testing/conformance.js';
 import { SqliteStore, type StoreClock } from './sqlite.js';
 import type { Store } from './types.js';
 

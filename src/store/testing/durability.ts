@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SqliteStore } from './sqlite.js';
+import { SqliteStore } from '../sqlite.js';
 
 export interface DurabilityTrial {
   /** Keys the child acknowledged before it died. */

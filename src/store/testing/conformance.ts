@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { StoreError, type Store, type StoreErrorCode, type WatchEvent } from './types.js';
+import { StoreError, type Store, type StoreErrorCode, type WatchEvent } from '../types.js';
 
 export interface StoreFixture {
   store: Store;

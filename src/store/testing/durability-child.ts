@@ -4,7 +4,7 @@
  * Usage: durability-child DB_PATH. The parent kills it with SIGKILL at a random moment.
  */
 import { writeSync } from 'node:fs';
-import { SqliteStore } from './sqlite.js';
+import { SqliteStore } from '../sqlite.js';
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
