@@ -8,7 +8,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import type { Store } from '../store/types.js';
-import { SqliteStore } from '../store/sqlite.js';
+import { openStore } from '../store/open.js';
 import { defaultRegistry } from '../api/resources/index.js';
 import type { Registry } from '../api/registry.js';
 import { isReason } from '../api/errors.js';
@@ -88,7 +88,7 @@ export class ApiServer {
     mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
     const serviceCidr = opts.serviceCidr ?? '10.43.0.0/16';
     const [store, pki] = await Promise.all([
-      Promise.resolve(opts.store ?? SqliteStore.open(join(opts.dataDir, 'state.db'))),
+      opts.store ? Promise.resolve(opts.store) : openStore(join(opts.dataDir, 'state.db')),
       ensurePki(join(opts.dataDir, 'pki'), { hosts: [nthAddress(serviceCidr, 1)] }),
     ]);
     const server = new ApiServer(opts, store, pki);
