@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FakeClock } from './clock.js';
+import { FakeClock } from '../client/clock.js';
 import { ActionType } from './framework.js';
 import { SchedulingQueue } from './queue.js';
 import { makePod } from './testing.js';
@@ -45,11 +45,11 @@ describe('SchedulingQueue', () => {
     assert.equal(q.whereIs(key('p')), 'backoff');
   });
 
-  it('an event moves a pod straight to activeQ once its backoff has passed', () => {
+  it('an event moves a pod straight to activeQ once its backoff has passed', async () => {
     const { q, clock } = newQueue();
     q.add(makePod('p'));
     q.addUnschedulableIfNotPresent(q.pop()!, ['NodeAffinity']);
-    clock.step(1500);
+    await clock.advance(1500);
     q.moveAllToActiveOrBackoffQueue({ resource: 'Node', action: ActionType.UpdateNodeLabel });
     assert.equal(q.whereIs(key('p')), 'active');
   });
@@ -68,7 +68,7 @@ describe('SchedulingQueue', () => {
     assert.equal(q.whereIs(key('p')), 'backoff');
   });
 
-  it('backs off exponentially from 1 s to a 10 s cap', () => {
+  it('backs off exponentially from 1 s to a 10 s cap', async () => {
     const { q, clock } = newQueue();
     q.add(makePod('p'));
     const seen: number[] = [];
@@ -79,7 +79,7 @@ describe('SchedulingQueue', () => {
       const start = clock.now();
       let waited = 0;
       while (q.whereIs(key('p')) === 'backoff') {
-        clock.step(100);
+        await clock.advance(100);
         waited += 100;
         q.flushBackoffQCompleted();
         assert.ok(waited <= 20_000);
@@ -89,24 +89,24 @@ describe('SchedulingQueue', () => {
     assert.deepEqual(seen, [1000, 2000, 4000, 8000, 10_000, 10_000]);
   });
 
-  it('periodically retries pods parked for more than 5 minutes', () => {
+  it('periodically retries pods parked for more than 5 minutes', async () => {
     const { q, clock } = newQueue();
     q.run();
     q.add(makePod('p'));
     q.addUnschedulableIfNotPresent(q.pop()!, ['NodeAffinity']);
-    clock.step(4 * 60_000);
+    await clock.advance(4 * 60_000);
     assert.equal(q.whereIs(key('p')), 'unschedulable');
-    clock.step(90_000);
+    await clock.advance(90_000);
     assert.equal(q.whereIs(key('p')), 'active');
     q.close();
   });
 
-  it('retries an unschedulable pod when its spec changes, not when only status changes', () => {
+  it('retries an unschedulable pod when its spec changes, not when only status changes', async () => {
     const { q, clock } = newQueue();
     const p = makePod('p');
     q.add(p);
     q.addUnschedulableIfNotPresent(q.pop()!, ['NodeAffinity']);
-    clock.step(2000);
+    await clock.advance(2000);
     const statusOnly = { ...p, status: { ...p.status, conditions: [{ type: 'PodScheduled', status: 'False' }] } };
     q.update(p, statusOnly);
     assert.equal(q.whereIs(key('p')), 'unschedulable');

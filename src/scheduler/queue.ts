@@ -7,7 +7,7 @@
  * It also tracks nominated pods (preemptors waiting for victims to go).
  */
 import type { Pod } from 'kubernetes-types/core/v1.js';
-import { realClock, type Clock, type TimerHandle } from './clock.js';
+import { realClock, type Clock, type Timer } from '../client/clock.js';
 import { eventMatches, type ClusterEvent, type ClusterEventWithHint, type Nominator } from './framework.js';
 import { KeyedHeap } from './heap.js';
 import { PodInfo } from './node-info.js';
@@ -76,7 +76,8 @@ export class SchedulingQueue implements Nominator {
   private readonly nominatedNodeOf = new Map<string, string>();
   private waiters: (() => void)[] = [];
   private seq = 0;
-  private timers: TimerHandle[] = [];
+  /** The pending timer of each periodic flush. */
+  private timers: Timer[] = [];
   private closed = false;
 
   constructor(opts: QueueOptions = {}) {
@@ -364,12 +365,14 @@ export class SchedulingQueue implements Nominator {
   run(): void {
     this.closed = false;
     const every = (ms: number, fn: () => void) => {
+      // Each flush re-arms its own slot, so the list holds one live timer per flush.
+      const slot = this.timers.length;
       const tick = () => {
         if (this.closed) return;
         fn();
-        this.timers.push(this.clock.setTimeout!(tick, ms));
+        this.timers[slot] = this.clock.setTimeout(tick, ms);
       };
-      if (this.clock.setTimeout) this.timers.push(this.clock.setTimeout(tick, ms));
+      this.timers.push(this.clock.setTimeout(tick, ms));
     };
     every(1000, () => this.flushBackoffQCompleted());
     every(30_000, () => this.flushUnschedulablePodsLeftover());
@@ -378,7 +381,7 @@ export class SchedulingQueue implements Nominator {
   /** Stops the flushes and wakes any waiter. */
   close(): void {
     this.closed = true;
-    for (const t of this.timers) this.clock.clearTimeout?.(t);
+    for (const t of this.timers) t.cancel();
     this.timers = [];
     const w = this.waiters;
     this.waiters = [];

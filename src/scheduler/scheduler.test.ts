@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FakeClock } from './clock.js';
+import { FakeClock } from '../client/clock.js';
 import { Scheduler } from './scheduler.js';
 import { makeNode, makePod, RecordingHost } from './testing.js';
 
@@ -11,7 +11,7 @@ function setup(opts: ConstructorParameters<typeof Scheduler>[1] = {}) {
   host.scheduler = sched;
   /** Lets backoff expire and schedules whatever became active. */
   const retry = async () => {
-    clock.step(1000);
+    await clock.advance(1000);
     sched.queue.flushBackoffQCompleted();
     await sched.drain();
   };
@@ -152,7 +152,7 @@ describe('Scheduler', () => {
     assert.equal(sched.snapshot.get('n1')!.requested.milliCPU, 0);
     assert.equal(sched.queue.whereIs('uid-default-p'), 'backoff');
     fail = false;
-    clock.step(1000);
+    await clock.advance(1000);
     sched.queue.flushBackoffQCompleted();
     await sched.drain();
     assert.equal(host.binds.get('p'), 'n1');
