@@ -13,12 +13,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { eventually, manifestFile, startCluster, type TestCluster } from './support/cluster.js';
 import { condition, httpGet, importBusybox, resetDataDir, skiffCliAsync, upIdentity, waitNodeReady, type UpIdentity } from './support/e2e.js';
+import { rootOnly } from './support/root.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const EXAMPLE = join(REPO, 'examples', 'go-hello');
 const haveGo = existsSync('/usr/lib/go/bin/go');
-const canRun = process.getuid?.() === 0 && existsSync('/usr/sbin/runc') && existsSync('/usr/lib/cni/bridge');
-const skip = (!canRun && 'needs root, runc and the CNI plugins') || (!haveGo && 'golang-go is not installed');
+const skip = rootOnly.skip || (!haveGo && 'golang-go is not installed');
 
 let id: UpIdentity;
 let dataDir: string;

@@ -7,13 +7,13 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually, manifestFile, startCluster, type TestCluster } from './support/cluster.js';
 import { importBusybox, resetDataDir, upIdentity, waitNodeReady, type UpIdentity } from './support/e2e.js';
+import { rootOnly } from './support/root.js';
 
-const canRun = process.getuid?.() === 0 && existsSync('/usr/sbin/runc') && existsSync('/usr/lib/cni/bridge');
 const IMG = 'busybox:metrics';
 const ENV = { SKIFF_HPA_SYNC_SECONDS: '3' };
 
@@ -44,7 +44,7 @@ function milli(cell: string): number {
   return cell.endsWith('m') ? Number(cell.slice(0, -1)) : Number(cell) * 1000;
 }
 
-describe('metrics and autoscaling on a real node', { skip: !canRun && 'needs root, runc and CNI plugins', timeout: 150_000 }, () => {
+describe('metrics and autoscaling on a real node', { ...rootOnly, timeout: 150_000 }, () => {
   before(async () => {
     id = upIdentity('mx');
     dataDir = mkdtempSync(join(tmpdir(), 'skiff-metrics-'));

@@ -13,8 +13,8 @@ import {
   bareId, condition, getPod, httpGet, importBusybox, kubectlStream, portForward, resetDataDir, runcPid, upIdentity, waitNodeReady, waitPod,
   type KubectlStream, type UpIdentity,
 } from './support/e2e.js';
+import { canRunAsRoot as canRun, rootOnly } from './support/root.js';
 
-const canRun = process.getuid?.() === 0 && existsSync('/usr/sbin/runc') && existsSync('/usr/lib/cni/bridge');
 const IMG = 'busybox:e2e';
 const IMG2 = 'busybox:e2e2';
 /** Crash-loop back-off for this cluster: 1 s doubling to 16 s (the default starts at 10 s). */
@@ -159,7 +159,7 @@ after(async () => {
   if (hostDir) rmSync(hostDir, { recursive: true, force: true });
 });
 
-const skip = !canRun && 'needs root, runc and the CNI plugins';
+const skip = rootOnly.skip;
 const ready = (p: any) => p.status?.phase === 'Running' && condition(p, 'Ready') === 'True';
 
 describe('skiff up: pods on a real node', { skip, timeout: 170_000 }, () => {

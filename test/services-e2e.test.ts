@@ -12,10 +12,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { eventually, manifestFile, startCluster, type TestCluster } from './support/cluster.js';
 import { condition, goBuild, httpGet, importBusybox, resetDataDir, upIdentity, waitNodeReady, waitPod, type UpIdentity } from './support/e2e.js';
+import { canRunAsRoot as canRun, rootOnly } from './support/root.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const haveGo = existsSync('/usr/bin/go') || existsSync('/usr/lib/go/bin/go');
-const canRun = process.getuid?.() === 0 && existsSync('/usr/sbin/runc') && existsSync('/usr/lib/cni/bridge');
 const IMG = 'busybox:e2e';
 const GO_IMG = 'incluster:e2e';
 
@@ -173,7 +173,7 @@ function fromClient(url: string, count: number): string[] {
 
 const counts = (xs: string[]) => xs.reduce((m, x) => m.set(x, (m.get(x) ?? 0) + 1), new Map<string, number>());
 
-describe('skiff up: Services, DNS and the in-cluster API', { skip: !canRun && 'needs root, runc and the CNI plugins', timeout: 170_000 }, () => {
+describe('skiff up: Services, DNS and the in-cluster API', { ...rootOnly, timeout: 170_000 }, () => {
   test('a ClusterIP Service spreads requests from a pod over all three replicas, by DNS name', async () => {
     const pods = await waitWeb(3);
     await waitPod(c, 'client', (p) => p.status?.phase === 'Running', 30_000, 'Running');
