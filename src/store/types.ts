@@ -2,7 +2,8 @@
  * The revisioned key-value store that holds every API object, with etcd v3 semantics:
  * one global revision bumped by every write, compare-and-swap on a key's mod revision,
  * ranges at a past revision, ordered watches from a revision, and compaction.
- * Backends: sqlite.ts (embedded default, kine-style log), memory.ts (tests), etcd.ts (later).
+ * Backends: the kine-style revision log of log.ts kept in SQLite (sqlite.ts, the embedded
+ * default) or in memory (memory.ts, tests and simulations), and etcd itself (etcd.ts).
  */
 
 /** A live key with its value and the revisions that created and last modified it. */

@@ -1,5 +1,5 @@
 /**
- * In-process watch fan-out shared by the log-structured backends (sqlite, memory).
+ * In-process watch fan-out of the revision log (log.ts), which the sqlite and memory backends share.
  *
  * A backend calls {@link WatchHub.publish} right after each commit, in revision order. A watch
  * that starts in the past first replays the log through {@link HistorySource.readHistory} in
