@@ -22,14 +22,16 @@ import { pipeline } from 'node:stream/promises';
 import {
   DEFAULT_PATH_ENV, hostArchitecture, MediaTypes, type ContainerConfig, type HistoryEntry, type ImageConfig, type ImageInfo,
   type ImageManifest, type ImageStore,
-} from '../store.js';
-import { normalizeReference } from '../reference.js';
+} from '../image/store.js';
+import { normalizeReference } from '../image/reference.js';
 import { BuildContext, hasGlob, globToRegExp, treeDigest } from './context.js';
 import { DockerfileError, parseDockerfile, parseInstruction, type Instruction, type ParsedDockerfile, type Stage } from './dockerfile.js';
 import { commitLayer, ensureSnapshot, type BuiltLayer } from './layer.js';
 import { createProgress, type BuildProgress, type ProgressMode } from './progress.js';
-import { exec, mountWorkspace, resolveInRoot, resolveUser, RUNTIME_MOUNTPOINTS, type Workspace } from './rootfs.js';
-import { runInRootfs, type BuildNetwork } from './run.js';
+import { mountWorkspace, resolveInRoot, resolveUser, RUNTIME_MOUNTPOINTS, type Workspace } from './rootfs.js';
+import { defaultBuildRunner, runInRootfs, type BuildNetwork } from './run.js';
+import type { ProcessRunner } from '../runtime/types.js';
+import { runOrThrow } from '../util/exec.js';
 import { expandWord, expandWords, parseKeyValues } from './shell-lex.js';
 
 /** Image config fields Docker writes that the OCI type leaves out. */
@@ -60,6 +62,8 @@ export interface BuildOptions {
   sourceDateEpoch?: number;
   /** Fetches a base image missing from the store (default: pull it from its registry). */
   pull?: (ref: string) => Promise<ImageInfo>;
+  /** Runs RUN steps (default: runc on the store's data dir, see {@link defaultBuildRunner}). */
+  runner?: ProcessRunner;
 }
 
 export interface BuildResult {
@@ -165,7 +169,7 @@ class Builder {
   private readonly created: string;
   private readonly tmpRoot: string;
   private readonly cacheDir: string;
-  private readonly runcRoot: string;
+  private runner?: ProcessRunner;
   private readonly ctx: BuildContext;
   private readonly buildArgs: Record<string, string>;
   private readonly usedArgs = new Set<string>();
@@ -183,7 +187,7 @@ class Builder {
     this.created = new Date(this.epoch * 1000).toISOString().replace(/\.000Z$/, 'Z');
     this.tmpRoot = join(this.store.dataDir, 'build-tmp');
     this.cacheDir = join(this.store.dataDir, 'build-cache');
-    this.runcRoot = join(this.store.dataDir, 'build-runc');
+    this.runner = opts.runner;
     mkdirSync(this.tmpRoot, { recursive: true });
     mkdirSync(this.cacheDir, { recursive: true });
     this.ctx = new BuildContext(opts.contextDir);
@@ -329,7 +333,7 @@ class Builder {
     let info = this.store.resolve(baseName);
     if (!info) {
       const pull = this.opts.pull ?? (async (ref: string) => {
-        const { pullImage } = await import('../registry/client.js');
+        const { pullImage } = await import('../image/registry/client.js');
         return pullImage(this.store, ref, { log: (m) => this.progress.info(m) });
       });
       info = await pull(baseName).catch((e: Error) => {
@@ -589,8 +593,10 @@ class Builder {
     const argNote = state.args.size ? `|${state.args.size} ${[...state.args].map(([k, v]) => `${k}=${v}`).join(' ')} ` : '';
     await this.fsStep(state, key, label, `RUN ${argNote}${args.join(' ')} # buildkit`, async (ws, step) => {
       const user = userSpec ? resolveUser(ws.merged, userSpec) : { uid: 0, gid: 0, additionalGids: [] };
-      const code = await runInRootfs({
-        rootfs: ws.merged, args, env, cwd, user, network, runcRoot: this.runcRoot, tmpDir: this.tmpRoot,
+      // Made on the first RUN only: a build without one needs no runtime state.
+      this.runner ??= defaultBuildRunner(this.store.dataDir);
+      const code = await runInRootfs(this.runner, {
+        rootfs: ws.merged, args, env, cwd, user, network,
         onOutput: (line) => this.progress.log(step, line),
       });
       if (code !== 0) {
@@ -634,7 +640,7 @@ class Builder {
         } else {
           fromImage = this.store.resolve(fromName);
           if (!fromImage) {
-            const { pullImage } = await import('../registry/client.js');
+            const { pullImage } = await import('../image/registry/client.js');
             fromImage = this.opts.pull ? await this.opts.pull(fromName) : await pullImage(this.store, fromName, { log: (m) => this.progress.info(m) });
           }
         }
@@ -728,7 +734,7 @@ class Builder {
     if (add && st.isFile() && isArchive(abs)) {
       const dir = resolveInRoot(root, dest);
       mkdirSync(dir, { recursive: true });
-      await exec('tar', ['-x', '-f', abs, '-C', dir, '--numeric-owner', '--same-owner', '--same-permissions']);
+      await runOrThrow('tar', ['-x', '-f', abs, '-C', dir, '--numeric-owner', '--same-owner', '--same-permissions']);
       return;
     }
     let target: string;
