@@ -7,9 +7,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from '../src/image/build/builder.js';
-import { bootstrapGo } from '../src/image/build/bootstrap.js';
-import { createProgress } from '../src/image/build/progress.js';
+import { build } from '../src/builder/builder.js';
+import { bootstrapGo } from '../src/builder/bootstrap.js';
+import { createProgress } from '../src/builder/progress.js';
 import { saveImages } from '../src/image/registry/archive.js';
 import { busyboxStore } from '../src/image/registry/testing.js';
 

@@ -12,8 +12,8 @@ import { promisify } from 'node:util';
 import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
 import tarStream from 'tar-stream';
-import { build } from '../src/image/build/builder.js';
-import { createProgress } from '../src/image/build/progress.js';
+import { build } from '../src/builder/builder.js';
+import { createProgress } from '../src/builder/progress.js';
 import { saveImages } from '../src/image/registry/archive.js';
 import { busyboxStore } from '../src/image/registry/testing.js';
 

@@ -10,9 +10,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ImageStore } from '../src/image/store.js';
-import { bootstrapGo } from '../src/image/build/bootstrap.js';
-import { build } from '../src/image/build/builder.js';
-import { createProgress } from '../src/image/build/progress.js';
+import { bootstrapGo } from '../src/builder/bootstrap.js';
+import { build } from '../src/builder/builder.js';
+import { createProgress } from '../src/builder/progress.js';
 import { freePort } from '../src/image/registry/testing.js';
 
 const haveGo = existsSync('/usr/lib/go/bin/go');

@@ -5,7 +5,35 @@
  * what exists and adopts it instead of starting pods twice.
  */
 import type { Readable, Writable } from 'node:stream';
-import type { PortMapping } from '../network/cni.js';
+
+/**
+ * A port published on the node for a pod (CRI's PortMapping). The pod network's portmap
+ * plugin applies it; the runtime only carries it from the sandbox config to the network.
+ */
+export interface PortMapping {
+  hostPort: number;
+  containerPort: number;
+  protocol?: 'tcp' | 'udp' | 'sctp';
+  hostIP?: string;
+}
+
+/** What the runtime tells the pod network when it attaches or detaches a sandbox. */
+export interface PodNetworkOptions {
+  portMappings?: PortMapping[];
+  /** CNI_ARGS, e.g. K8S_POD_NAMESPACE, K8S_POD_NAME. */
+  args?: Record<string, string>;
+}
+
+/**
+ * The pod network as the runtime sees it: attach a sandbox's network namespace and detach it
+ * again, as containerd's CRI plugin calls CNI. `network/cni.ts`'s `CniNetwork` satisfies it
+ * (structurally: the network component does not import the runtime). `del` must tolerate
+ * state that is already gone, since teardown is retried.
+ */
+export interface PodNetwork {
+  add(sandboxId: string, netnsPath: string, ifName?: string, opts?: PodNetworkOptions): Promise<{ ip: string }>;
+  del(sandboxId: string, netnsPath: string, ifName?: string, opts?: PodNetworkOptions): Promise<void>;
+}
 
 /** Label keys the agent uses (same names as the kubelet's, so tools recognise them). */
 export const Labels = {
@@ -176,6 +204,35 @@ export interface ContainerStats {
   memoryWorkingSetBytes: number;
   memoryUsageBytes: number;
   timestamp: Date;
+}
+
+/**
+ * One process run to completion in a root filesystem the caller prepared (an overlay it
+ * mounted): no pod sandbox, no shim, no log file. What BuildKit's executor asks of runc for
+ * a Dockerfile RUN step. Writes to the root land in it, which is the point.
+ */
+export interface ProcessSpec {
+  /** Host path of the root filesystem, used in place. */
+  rootfs: string;
+  /** argv; argv[0] is looked up in PATH from `env`. */
+  args: string[];
+  env?: string[];
+  /** Working directory inside the root; it must exist (default `/`). */
+  cwd?: string;
+  user?: { uid: number; gid: number; additionalGids?: number[] };
+  mounts?: Mount[];
+  /** `host` shares the node's network namespace; `none` gives a private one with only loopback. */
+  network: 'host' | 'none';
+  /** Hostname in the process's own UTS namespace (and $HOSTNAME). */
+  hostname?: string;
+  /** Receives stdout and stderr as they are written (chunks, not lines). */
+  onOutput?: (chunk: Buffer, stream: 'stdout' | 'stderr') => void;
+}
+
+/** Runs single processes to completion (the builder's RUN steps). Implemented by RuncRuntime. */
+export interface ProcessRunner {
+  /** Resolves with the exit code (128+n for a signal); rejects only when the process cannot be run at all. */
+  runProcess(spec: ProcessSpec): Promise<{ exitCode: number }>;
 }
 
 /** The runtime the node agent drives. Implemented by RuncRuntime (real) and a simulated one. */

@@ -4,40 +4,34 @@
  * becomes a layer, the other instructions only edit the image config. Every instruction gets
  * a history entry (`empty_layer` when it made no layer), as BuildKit writes them.
  *
- * Layer cache: a layer step's key is a hash of its parent key (the chain back to the base
- * image's manifest digest), the instruction after expansion, what it depends on (RUN: env,
- * user, working dir, network; COPY/ADD: the digest of the copied content and ownership) and
- * maps to the layer it made, in `<dataDir>/build-cache/`. An unchanged rebuild therefore
- * mounts nothing and runs nothing.
+ * This module dispatches instructions and runs filesystem steps; COPY/ADD are in copy.ts,
+ * the layer cache (an unchanged rebuild mounts nothing and runs nothing) in cache.ts, the
+ * stage state and config helpers in stage.ts, RUN's process in run.ts.
  *
  * Reproducibility: layer tars have fixed mtimes and numeric owners, gzip has no timestamp,
  * and `created` is SOURCE_DATE_EPOCH (default 0), so identical inputs give identical digests.
  */
-import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, copyFileSync, createWriteStream, existsSync, lstatSync, mkdirSync, openSync, readdirSync,
-  readFileSync, readSync, closeSync, readlinkSync, renameSync, rmSync, lchownSync, symlinkSync, unlinkSync, writeFileSync, type Stats, statSync } from 'node:fs';
-import { basename, join, posix } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join, posix } from 'node:path';
 import {
-  DEFAULT_PATH_ENV, hostArchitecture, MediaTypes, type ContainerConfig, type HistoryEntry, type ImageConfig, type ImageInfo,
-  type ImageManifest, type ImageStore,
-} from '../store.js';
-import { normalizeReference } from '../reference.js';
-import { BuildContext, hasGlob, globToRegExp, treeDigest } from './context.js';
+  DEFAULT_PATH_ENV, hostArchitecture, MediaTypes, type HistoryEntry, type ImageConfig, type ImageInfo, type ImageManifest, type ImageStore,
+} from '../image/store.js';
+import { normalizeReference } from '../image/reference.js';
+import type { ProcessRunner } from '../runtime/types.js';
+import { BuildCache, cacheKey } from './cache.js';
+import { BuildContext } from './context.js';
+import { copyStep, type CopyStepContext } from './copy.js';
 import { DockerfileError, parseDockerfile, parseInstruction, type Instruction, type ParsedDockerfile, type Stage } from './dockerfile.js';
 import { commitLayer, ensureSnapshot, type BuiltLayer } from './layer.js';
 import { createProgress, type BuildProgress, type ProgressMode } from './progress.js';
-import { exec, mountWorkspace, resolveInRoot, resolveUser, RUNTIME_MOUNTPOINTS, type Workspace } from './rootfs.js';
-import { runInRootfs, type BuildNetwork } from './run.js';
+import { mountWorkspace, resolveInRoot, resolveUser, RUNTIME_MOUNTPOINTS, type Workspace } from './rootfs.js';
+import { defaultBuildRunner, runInRootfs, type BuildNetwork } from './run.js';
 import { expandWord, expandWords, parseKeyValues } from './shell-lex.js';
+import {
+  BuildError, DEFAULT_SHELL, envToMap, expansionEnv, orderedConfig, parseHealthcheck, setEnv, type BuildContainerConfig, type StageState,
+} from './stage.js';
 
-/** Image config fields Docker writes that the OCI type leaves out. */
-export interface BuildContainerConfig extends ContainerConfig {
-  Healthcheck?: { Test: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; StartInterval?: number; Retries?: number };
-  OnBuild?: string[] | null;
-  Shell?: string[];
-}
+export { BuildError, type BuildContainerConfig } from './stage.js';
 
 export interface BuildOptions {
   store: ImageStore;
@@ -60,6 +54,8 @@ export interface BuildOptions {
   sourceDateEpoch?: number;
   /** Fetches a base image missing from the store (default: pull it from its registry). */
   pull?: (ref: string) => Promise<ImageInfo>;
+  /** Runs RUN steps (default: runc on the store's data dir, see {@link defaultBuildRunner}). */
+  runner?: ProcessRunner;
 }
 
 export interface BuildResult {
@@ -73,86 +69,6 @@ export interface BuildResult {
   cached: number;
 }
 
-/** A build error tied to a Dockerfile line; `exitCode` is the failing RUN's. */
-export class BuildError extends Error {
-  override name = 'BuildError';
-  constructor(message: string, readonly line = 0, readonly exitCode?: number) {
-    super(line ? `Dockerfile:${line}: ${message}` : message);
-  }
-}
-
-interface StageState {
-  name?: string;
-  index: number;
-  layers: BuiltLayer[];
-  config: BuildContainerConfig;
-  history: HistoryEntry[];
-  author?: string;
-  architecture: string;
-  os: string;
-  /** Cache key of the filesystem so far. */
-  key: string;
-  /** ARG values in scope. */
-  args: Map<string, string>;
-  shell: string[];
-  /** CMD set in this stage (ENTRYPOINT then keeps it). */
-  cmdSet: boolean;
-  /** Set when the base came from an image (for COPY --from=image cache keys). */
-  baseDigest?: string;
-}
-
-const DEFAULT_SHELL = ['/bin/sh', '-c'];
-
-function sha(...parts: unknown[]): string {
-  return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
-}
-
-function envToMap(env: string[] | undefined): Map<string, string> {
-  const m = new Map<string, string>();
-  for (const e of env ?? []) {
-    const i = e.indexOf('=');
-    if (i > 0) m.set(e.slice(0, i), e.slice(i + 1));
-  }
-  return m;
-}
-
-function setEnv(env: string[] | undefined, key: string, value: string): string[] {
-  const out = (env ?? []).filter((e) => !e.startsWith(key + '='));
-  out.push(`${key}=${value}`);
-  return out;
-}
-
-/** Go duration (`30s`, `1m30s`, `500ms`) → nanoseconds. */
-function parseDuration(s: string, what: string, line: number): number {
-  const units: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
-  let total = 0;
-  let rest = s.trim();
-  if (rest === '0') return 0;
-  while (rest) {
-    const m = /^(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/.exec(rest);
-    if (!m) throw new BuildError(`invalid duration for ${what}: ${JSON.stringify(s)} (use e.g. 30s, 1m30s, 500ms)`, line);
-    total += Number(m[1]) * units[m[2]!]!;
-    rest = rest.slice(m[0].length);
-  }
-  return Math.round(total);
-}
-
-/** Keeps the config's keys in one order so equal configs serialize (and hash) equally. */
-function orderedConfig(c: BuildContainerConfig): BuildContainerConfig {
-  const keys: (keyof BuildContainerConfig)[] = ['User', 'ExposedPorts', 'Env', 'Entrypoint', 'Cmd', 'Volumes', 'WorkingDir', 'Labels', 'StopSignal', 'OnBuild', 'Shell', 'Healthcheck'];
-  const out: Record<string, unknown> = {};
-  for (const k of keys) {
-    const v = c[k];
-    if (v === undefined || v === '' || (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0)) continue;
-    if (k === 'OnBuild' && (!v || (v as string[]).length === 0)) continue;
-    if (k === 'ExposedPorts' || k === 'Volumes' || k === 'Labels') {
-      const o = v as Record<string, unknown>;
-      out[k] = Object.fromEntries(Object.keys(o).sort().map((x) => [x, o[x]]));
-    } else out[k] = v;
-  }
-  return out as BuildContainerConfig;
-}
-
 /** Builds a Dockerfile into the store. */
 export async function build(opts: BuildOptions): Promise<BuildResult> {
   return new Builder(opts).run();
@@ -164,8 +80,8 @@ class Builder {
   private readonly epoch: number;
   private readonly created: string;
   private readonly tmpRoot: string;
-  private readonly cacheDir: string;
-  private readonly runcRoot: string;
+  private readonly cache: BuildCache;
+  private runner?: ProcessRunner;
   private readonly ctx: BuildContext;
   private readonly buildArgs: Record<string, string>;
   private readonly usedArgs = new Set<string>();
@@ -182,10 +98,9 @@ class Builder {
     this.epoch = opts.sourceDateEpoch ?? (envEpoch && /^\d+$/.test(envEpoch) ? Number(envEpoch) : 0);
     this.created = new Date(this.epoch * 1000).toISOString().replace(/\.000Z$/, 'Z');
     this.tmpRoot = join(this.store.dataDir, 'build-tmp');
-    this.cacheDir = join(this.store.dataDir, 'build-cache');
-    this.runcRoot = join(this.store.dataDir, 'build-runc');
+    this.runner = opts.runner;
     mkdirSync(this.tmpRoot, { recursive: true });
-    mkdirSync(this.cacheDir, { recursive: true });
+    this.cache = new BuildCache(this.store, !!opts.noCache);
     this.ctx = new BuildContext(opts.contextDir);
     this.buildArgs = opts.buildArgs ?? {};
   }
@@ -313,26 +228,49 @@ class Builder {
     return state;
   }
 
+  /** What COPY/ADD needs of this build. */
+  private copyStepContext(): CopyStepContext {
+    return {
+      store: this.store,
+      context: this.ctx,
+      tmpRoot: this.tmpRoot,
+      escape: this.df.escape,
+      stage: (name, before, line) => this.builtStage(name, before, line),
+      pull: (ref) => this.pull(ref),
+      fsStep: (state, key, label, createdBy, fn) => this.fsStep(state, key, label, createdBy, fn),
+    };
+  }
+
+  /** The state of the earlier stage `name` names; undefined when it names no stage. */
+  private builtStage(name: string, before: number, line: number): StageState | undefined {
+    const st = this.stageRef(name, before);
+    if (!st) return undefined;
+    const state = this.states.get(st.index);
+    if (!state) throw new BuildError(`stage ${name} was not built`, line);
+    return state;
+  }
+
+  /** Fetches an image missing from the store: with `opts.pull`, else from its registry. */
+  private async pull(ref: string): Promise<ImageInfo> {
+    if (this.opts.pull) return this.opts.pull(ref);
+    const { pullImage } = await import('../image/registry/client.js');
+    return pullImage(this.store, ref, { log: (m) => this.progress.info(m) });
+  }
+
   private async baseState(stage: Stage, baseName: string): Promise<StageState> {
     const fresh = (): StageState => ({
       name: stage.name, index: stage.index, layers: [], config: {}, history: [], architecture: hostArchitecture(), os: 'linux',
-      key: sha('scratch'), args: new Map(), shell: [...DEFAULT_SHELL], cmdSet: false,
+      key: cacheKey('scratch'), args: new Map(), shell: [...DEFAULT_SHELL], cmdSet: false,
     });
     if (baseName === 'scratch') return fresh();
-    const prev = this.stageRef(baseName, stage.index);
-    if (prev) {
-      const p = this.states.get(prev.index);
-      if (!p) throw new BuildError(`stage ${baseName} was not built`, stage.from.line);
+    const p = this.builtStage(baseName, stage.index, stage.from.line);
+    if (p) {
       const copy = structuredClone({ ...p, args: undefined }) as unknown as StageState;
       return { ...copy, name: stage.name, index: stage.index, args: new Map(), cmdSet: false };
     }
     let info = this.store.resolve(baseName);
     if (!info) {
-      const pull = this.opts.pull ?? (async (ref: string) => {
-        const { pullImage } = await import('../registry/client.js');
-        return pullImage(this.store, ref, { log: (m) => this.progress.info(m) });
-      });
-      info = await pull(baseName).catch((e: Error) => {
+      info = await this.pull(baseName).catch((e: Error) => {
         throw new BuildError(`base image ${baseName} is not in the local store and could not be pulled: ${e.message}`, stage.from.line);
       });
     }
@@ -344,17 +282,10 @@ class Builder {
     if (cfg.author) s.author = cfg.author;
     s.architecture = cfg.architecture;
     s.os = cfg.os;
-    s.key = sha('image', info.digest);
+    s.key = cacheKey('image', info.digest);
     s.baseDigest = info.digest;
     if (s.config.Shell?.length) s.shell = [...s.config.Shell];
     return s;
-  }
-
-  /** Variables for expansion: ARGs, overridden by ENV (Docker: ENV wins over ARG). */
-  private expansionEnv(state: StageState): Map<string, string> {
-    const m = new Map(state.args);
-    for (const [k, v] of envToMap(state.config.Env)) m.set(k, v);
-    return m;
   }
 
   private history(state: StageState, createdBy: string, empty: boolean): void {
@@ -364,7 +295,7 @@ class Builder {
   }
 
   private async instruction(state: StageState, inst: Instruction, label: string): Promise<void> {
-    const env = this.expansionEnv(state);
+    const env = expansionEnv(state);
     const esc = this.df.escape;
     const c = state.config;
     switch (inst.keyword) {
@@ -464,7 +395,7 @@ class Builder {
         const p = expandWord(inst.args, env, esc);
         const dir = posix.resolve(c.WorkingDir || '/', p);
         c.WorkingDir = dir;
-        const key = sha(state.key, 'WORKDIR', dir);
+        const key = cacheKey(state.key, 'WORKDIR', dir);
         await this.fsStep(state, key, label, `WORKDIR ${dir}`, async (ws) => {
           mkdirSync(resolveInRoot(ws.merged, dir), { recursive: true });
         });
@@ -475,7 +406,7 @@ class Builder {
         return;
       case 'COPY':
       case 'ADD':
-        await this.copyStep(state, inst, label);
+        await copyStep(this.copyStepContext(), state, inst, label);
         return;
       default:
         throw new BuildError(`${inst.keyword} is not allowed here`, inst.line);
@@ -483,55 +414,15 @@ class Builder {
   }
 
   private healthcheck(state: StageState, inst: Instruction): void {
-    const words = inst.args.trim();
-    const kind = words.split(/\s+/)[0]?.toUpperCase();
-    if (kind === 'NONE') {
-      if (Object.keys(inst.flags).length) throw new BuildError('HEALTHCHECK NONE takes no options', inst.line);
-      state.config.Healthcheck = { Test: ['NONE'] };
-    } else if (kind === 'CMD') {
-      const rest = words.slice(3).trim();
-      if (!rest) throw new BuildError('HEALTHCHECK CMD needs a command', inst.line);
-      const json = rest.startsWith('[') ? (() => { try { return JSON.parse(rest) as string[]; } catch { return undefined; } })() : undefined;
-      const hc: NonNullable<BuildContainerConfig['Healthcheck']> = { Test: json ? ['CMD', ...json] : ['CMD-SHELL', rest] };
-      const f = inst.flags;
-      if (f.interval !== undefined) hc.Interval = parseDuration(f.interval, '--interval', inst.line);
-      if (f.timeout !== undefined) hc.Timeout = parseDuration(f.timeout, '--timeout', inst.line);
-      if (f['start-period'] !== undefined) hc.StartPeriod = parseDuration(f['start-period'], '--start-period', inst.line);
-      if (f['start-interval'] !== undefined) hc.StartInterval = parseDuration(f['start-interval'], '--start-interval', inst.line);
-      if (f.retries !== undefined) {
-        if (!/^\d+$/.test(f.retries) || Number(f.retries) < 1) throw new BuildError('--retries must be at least 1', inst.line);
-        hc.Retries = Number(f.retries);
-      }
-      state.config.Healthcheck = hc;
-    } else {
-      throw new BuildError('HEALTHCHECK needs CMD <command> or NONE', inst.line);
-    }
+    state.config.Healthcheck = parseHealthcheck(inst);
     this.history(state, `HEALTHCHECK ${JSON.stringify(state.config.Healthcheck)}`, true);
-  }
-
-  private readCache(key: string): { layer: BuiltLayer | null } | undefined {
-    if (this.opts.noCache) return undefined;
-    try {
-      const v = JSON.parse(readFileSync(join(this.cacheDir, `${key}.json`), 'utf8')) as { layer: BuiltLayer | null };
-      if (v.layer && !this.store.hasBlob(v.layer.desc.digest)) return undefined;
-      return v;
-    } catch {
-      return undefined;
-    }
-  }
-
-  private writeCache(key: string, layer: BuiltLayer | undefined): void {
-    const tmp = join(this.cacheDir, `${key}.json.tmp-${process.pid}`);
-    writeFileSync(tmp, JSON.stringify({ layer: layer ?? null }));
-    // rename is atomic: concurrent builds never read half a record.
-    renameSync(tmp, join(this.cacheDir, `${key}.json`));
   }
 
   /** Runs a filesystem step (or takes it from the cache) and appends its layer + history. */
   private async fsStep(state: StageState, key: string, label: string, createdBy: string, fn: (ws: Workspace, step: number) => Promise<void>): Promise<void> {
     const step = this.progress.start(label);
     this.steps++;
-    const hit = this.readCache(key);
+    const hit = this.cache.read(key);
     if (hit) {
       this.cachedSteps++;
       this.progress.done(step, { cached: true });
@@ -555,7 +446,7 @@ class Builder {
       }
       const layer = await commitLayer(this.store, ws.upper, this.epoch);
       if (layer) await ensureSnapshot(this.store, layer, ws.upper);
-      this.writeCache(key, layer);
+      this.cache.write(key, layer);
       this.progress.done(step, {});
       this.append(state, key, layer, createdBy);
     } catch (e) {
@@ -585,12 +476,14 @@ class Builder {
     const env = [...envMap].map(([k, v]) => `${k}=${v}`);
     const cwd = state.config.WorkingDir || '/';
     const userSpec = state.config.User || '';
-    const key = sha(state.key, 'RUN', args, env, cwd, userSpec, network);
+    const key = cacheKey(state.key, 'RUN', args, env, cwd, userSpec, network);
     const argNote = state.args.size ? `|${state.args.size} ${[...state.args].map(([k, v]) => `${k}=${v}`).join(' ')} ` : '';
     await this.fsStep(state, key, label, `RUN ${argNote}${args.join(' ')} # buildkit`, async (ws, step) => {
       const user = userSpec ? resolveUser(ws.merged, userSpec) : { uid: 0, gid: 0, additionalGids: [] };
-      const code = await runInRootfs({
-        rootfs: ws.merged, args, env, cwd, user, network, runcRoot: this.runcRoot, tmpDir: this.tmpRoot,
+      // Made on the first RUN only: a build without one needs no runtime state.
+      this.runner ??= defaultBuildRunner(this.store.dataDir);
+      const code = await runInRootfs(this.runner, {
+        rootfs: ws.merged, args, env, cwd, user, network,
         onOutput: (line) => this.progress.log(step, line),
       });
       if (code !== 0) {
@@ -598,149 +491,6 @@ class Builder {
         throw new BuildError(`The command '${shown}' returned a non-zero code: ${code}`, inst.line, code);
       }
     });
-  }
-
-  private async copyStep(state: StageState, inst: Instruction, label: string): Promise<void> {
-    const env = this.expansionEnv(state);
-    const esc = this.df.escape;
-    const isAdd = inst.keyword === 'ADD';
-    const words = inst.json ? inst.json.map((w) => expandWord(w, env, esc)) : expandWords(inst.args, env, esc);
-    if (words.length < 2) throw new BuildError(`${inst.keyword} requires at least two arguments: ${inst.keyword} <src>... <dest>`, inst.line);
-    const srcs = words.slice(0, -1);
-    const destRaw = words[words.length - 1]!;
-    const dest = posix.resolve(state.config.WorkingDir || '/', destRaw) + (destRaw.endsWith('/') || destRaw === '.' ? '/' : '');
-    const chown = inst.flags.chown ? expandWord(inst.flags.chown, env, esc) : undefined;
-    let chmod: number | undefined;
-    if (inst.flags.chmod) {
-      if (!/^[0-7]{3,4}$/.test(inst.flags.chmod)) throw new BuildError(`invalid --chmod=${inst.flags.chmod}: use octal like 755`, inst.line);
-      chmod = parseInt(inst.flags.chmod, 8);
-    }
-    const fromName = inst.flags.from ? expandWord(inst.flags.from, env, esc) : undefined;
-    if (isAdd && fromName) throw new BuildError('ADD does not accept --from; use COPY --from', inst.line);
-
-    // Resolve sources and their content digest (the cache key needs it before doing any work).
-    type Src = { kind: 'ctx'; rel: string; abs: string; stat: Stats } | { kind: 'url'; url: string; file: string; name: string } | { kind: 'root'; path: string };
-    const sources: Src[] = [];
-    let contentKey: string;
-    let fromState: StageState | undefined;
-    let fromImage: ImageInfo | undefined;
-    const downloads: string[] = [];
-    try {
-      if (fromName) {
-        const st = this.stageRef(fromName, state.index);
-        if (st) {
-          fromState = this.states.get(st.index);
-          if (!fromState) throw new BuildError(`stage ${fromName} was not built`, inst.line);
-        } else {
-          fromImage = this.store.resolve(fromName);
-          if (!fromImage) {
-            const { pullImage } = await import('../registry/client.js');
-            fromImage = this.opts.pull ? await this.opts.pull(fromName) : await pullImage(this.store, fromName, { log: (m) => this.progress.info(m) });
-          }
-        }
-        for (const s of srcs) sources.push({ kind: 'root', path: s });
-        contentKey = sha('from', fromState ? fromState.key : fromImage!.digest, srcs);
-      } else {
-        const parts: string[] = [];
-        for (const s of srcs) {
-          if (/^https?:\/\//i.test(s)) {
-            if (!isAdd) throw new BuildError(`COPY cannot fetch URLs (${s}); use ADD or RUN wget`, inst.line);
-            const file = join(this.tmpRoot, `dl-${sha(s, Date.now()).slice(0, 16)}`);
-            downloads.push(file);
-            const digest = await download(s, file);
-            if (inst.flags.checksum && inst.flags.checksum !== digest) {
-              throw new BuildError(`ADD ${s}: content digest ${digest} does not match --checksum=${inst.flags.checksum}`, inst.line);
-            }
-            const name = basename(new URL(s).pathname) || 'index.html';
-            sources.push({ kind: 'url', url: s, file, name });
-            parts.push(`url:${s}:${digest}`);
-            continue;
-          }
-          const hits = this.ctx.match(s);
-          for (const h of hits) {
-            sources.push({ kind: 'ctx', ...h });
-            const tree = h.stat.isDirectory() ? [h, ...this.ctx.below(h.rel)] : [h];
-            parts.push(`${h.rel}:${await treeDigest(tree.map((t) => ({ ...t, rel: t.rel.slice(h.rel.length) })))}`);
-          }
-        }
-        contentKey = sha(parts);
-      }
-      const many = sources.length > 1 || srcs.some(hasGlob);
-      if (many && !dest.endsWith('/')) {
-        throw new BuildError(`When using ${inst.keyword} with more than one source file, the destination must be a directory and end with a /`, inst.line);
-      }
-      const key = sha(state.key, inst.keyword, contentKey, dest, chown ?? '', chmod ?? '');
-      const shownSrc = srcs.join(' ');
-      await this.fsStep(state, key, label, `${inst.keyword} ${fromName ? `--from=${fromName} ` : ''}${shownSrc} ${dest} # buildkit`, async (ws) => {
-        const owner = chown ? resolveUser(ws.merged, chown) : { uid: 0, gid: 0 };
-        let fromRoot: Workspace | undefined;
-        try {
-          if (fromState || fromImage) {
-            const layers = fromState ? fromState.layers : fromImage!.manifest.layers.map((d, i) => ({ desc: d, diffId: fromImage!.config.rootfs.diff_ids[i]! }));
-            const dirs = await Promise.all(layers.map((l) => ensureSnapshot(this.store, l)));
-            fromRoot = await mountWorkspace(this.tmpRoot, dirs, { readOnly: true });
-          }
-          for (const src of sources) {
-            if (src.kind === 'url') {
-              const target = dest.endsWith('/') ? dest + src.name : dest;
-              const host = resolveInRoot(ws.merged, target);
-              mkdirSync(posix.dirname(host), { recursive: true });
-              copyFileSync(src.file, host);
-              chmodSync(host, chmod ?? 0o600);
-              chownSync(host, owner.uid, owner.gid);
-            } else if (src.kind === 'ctx') {
-              await this.copyOne(ws.merged, src.abs, src.stat, dest, owner, chmod, isAdd, src.stat.isDirectory() ? this.ctx.below(src.rel).map((e) => ({ ...e, rel: e.rel.slice(src.rel.length).replace(/^\//, '') })) : undefined);
-            } else {
-              const matches = matchInRoot(fromRoot!.merged, src.path);
-              if (matches.length === 0) throw new BuildError(`${inst.keyword} --from=${fromName}: "${src.path}" not found`, inst.line);
-              if (matches.length > 1 && !dest.endsWith('/')) throw new BuildError(`${src.path} matches several files; the destination must end with /`, inst.line);
-              for (const m of matches) {
-                const st = lstatSync(m);
-                await this.copyOne(ws.merged, m, st, dest.endsWith('/') || matches.length > 1 ? dest : dest, owner, chmod, false, st.isDirectory() ? walkTree(m) : undefined);
-              }
-            }
-          }
-        } finally {
-          await fromRoot?.remove();
-        }
-      });
-    } finally {
-      for (const f of downloads) rmSync(f, { force: true });
-    }
-  }
-
-  /**
-   * Copies one source (file, dir or symlink) to `dest` inside `root`. A directory's content
-   * (`children`, relative paths) goes into dest; a file goes to dest/<name> when dest ends
-   * with / or is a directory. ADD unpacks local tar archives into dest instead.
-   */
-  private async copyOne(root: string, abs: string, st: Stats, dest: string, owner: { uid: number; gid: number }, chmod: number | undefined,
-    add: boolean, children?: { rel: string; abs: string; stat: Stats }[]): Promise<void> {
-    if (st.isDirectory()) {
-      const dir = resolveInRoot(root, dest);
-      mkdirSync(dir, { recursive: true });
-      for (const c of children ?? []) {
-        const target = join(resolveInRoot(root, posix.dirname(posix.join(dest, c.rel))), basename(c.rel));
-        copyEntry(c.abs, c.stat, target, owner, chmod);
-      }
-      return;
-    }
-    if (add && st.isFile() && isArchive(abs)) {
-      const dir = resolveInRoot(root, dest);
-      mkdirSync(dir, { recursive: true });
-      await exec('tar', ['-x', '-f', abs, '-C', dir, '--numeric-owner', '--same-owner', '--same-permissions']);
-      return;
-    }
-    let target: string;
-    const destHost = resolveInRoot(root, dest);
-    if (dest.endsWith('/') || (existsSync(destHost) && statSync(destHost).isDirectory())) {
-      mkdirSync(destHost, { recursive: true });
-      target = join(destHost, basename(abs));
-    } else {
-      mkdirSync(join(destHost, '..'), { recursive: true });
-      target = resolveInRoot(root, dest, false);
-    }
-    copyEntry(abs, st, target, owner, chmod);
   }
 
   private async commitImage(state: StageState): Promise<BuildResult> {
@@ -773,94 +523,4 @@ class Builder {
     for (const t of tags) this.progress.info(`naming to ${t} done`);
     return { image, digest: image.digest, id: image.id, steps: this.steps, cached: this.cachedSteps };
   }
-}
-
-
-/** Copies one file, symlink or directory entry (not recursive) to `target`, with owner and mode. */
-function copyEntry(abs: string, st: Stats, target: string, owner: { uid: number; gid: number }, chmod: number | undefined): void {
-  if (st.isDirectory()) {
-    if (!existsSync(target)) mkdirSync(target, { recursive: true, mode: st.mode & 0o7777 });
-    chmodSync(target, chmod ?? st.mode & 0o7777);
-    chownSync(target, owner.uid, owner.gid);
-    return;
-  }
-  mkdirSync(join(target, '..'), { recursive: true });
-  try {
-    const t = lstatSync(target);
-    if (t.isDirectory()) rmSync(target, { recursive: true });
-    else unlinkSync(target);
-  } catch {
-    /* absent */
-  }
-  if (st.isSymbolicLink()) {
-    symlinkSync(readlinkSync(abs), target);
-    try {
-      lchownSync(target, owner.uid, owner.gid);
-    } catch {
-      /* best effort */
-    }
-    return;
-  }
-  if (!st.isFile()) return; // sockets, fifos, devices: Docker skips them too
-  copyFileSync(abs, target);
-  chmodSync(target, chmod ?? st.mode & 0o7777);
-  chownSync(target, owner.uid, owner.gid);
-}
-
-/** Every entry below a host directory, relative paths, parents first. */
-function walkTree(dir: string): { rel: string; abs: string; stat: Stats }[] {
-  const out: { rel: string; abs: string; stat: Stats }[] = [];
-  const walk = (rel: string) => {
-    for (const name of readdirSync(join(dir, rel)).sort()) {
-      const r = rel ? `${rel}/${name}` : name;
-      const abs = join(dir, r);
-      const stat = lstatSync(abs);
-      // A char device 0/0 in a merged overlay cannot appear (overlay hides whiteouts).
-      out.push({ rel: r, abs, stat });
-      if (stat.isDirectory()) walk(r);
-    }
-  };
-  walk('');
-  return out;
-}
-
-/** Paths in a mounted root matching `pattern` (globs allowed in the last component). */
-function matchInRoot(root: string, pattern: string): string[] {
-  const clean = posix.normalize('/' + pattern);
-  if (!hasGlob(clean)) {
-    const p = resolveInRoot(root, clean);
-    return existsSync(p) ? [p] : [];
-  }
-  const dir = posix.dirname(clean);
-  if (hasGlob(dir)) throw new Error(`COPY --from: globs are supported in the last path component only (${pattern})`);
-  const host = resolveInRoot(root, dir);
-  if (!existsSync(host)) return [];
-  const re = globToRegExp(posix.basename(clean));
-  return readdirSync(host).sort().filter((n) => re.test(n)).map((n) => resolveInRoot(root, posix.join(dir, n)));
-}
-
-/** Whether a file is a tar archive (plain, gzip, bzip2 or xz) that ADD should unpack. */
-function isArchive(path: string): boolean {
-  const fd = openSync(path, 'r');
-  try {
-    const b = Buffer.alloc(512);
-    const n = readSync(fd, b, 0, 512, 0);
-    if (n >= 2 && b[0] === 0x1f && b[1] === 0x8b) return true;
-    if (n >= 3 && b.toString('latin1', 0, 3) === 'BZh') return true;
-    if (n >= 6 && b.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return true;
-    return n >= 262 && b.toString('latin1', 257, 262) === 'ustar';
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Fetches a URL to a file; returns the sha256 digest of the content. */
-async function download(url: string, file: string): Promise<string> {
-  const res = await fetch(url, { redirect: 'follow' });
-  if (!res.ok || !res.body) throw new Error(`ADD ${url}: HTTP ${res.status} ${res.statusText}`);
-  const h = createHash('sha256');
-  const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
-  body.on('data', (c: Buffer) => h.update(c));
-  await pipeline(body, createWriteStream(file));
-  return `sha256:${h.digest('hex')}`;
 }

@@ -18,7 +18,7 @@ import { PassThrough, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import tarStream from 'tar-stream';
-import { extractLayerTo, MediaTypes, type Descriptor, type ImageStore } from '../store.js';
+import { extractLayerTo, MediaTypes, type Descriptor, type ImageStore } from '../image/store.js';
 
 /** A layer this build made or reused. */
 export interface BuiltLayer {

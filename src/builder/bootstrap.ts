@@ -7,12 +7,12 @@
  * the bytes saved on a local disk), written with fixed mtimes and owners.
  */
 import { spawn } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { busyboxRootfsItems, writeTar } from '../fixtures.js';
-import { DEFAULT_PATH_ENV, hostArchitecture, MediaTypes, type ImageConfig, type ImageInfo, type ImageManifest, type ImageStore } from '../store.js';
+import { busyboxRootfsItems, writeTar } from '../image/fixtures.js';
+import { DEFAULT_PATH_ENV, hostArchitecture, MediaTypes, type ImageConfig, type ImageInfo, type ImageManifest, type ImageStore } from '../image/store.js';
+import { runSync } from '../util/exec.js';
 
 export const GO_BOOTSTRAP_REF = 'skiff.local/golang:bootstrap';
 
@@ -25,12 +25,9 @@ export interface BootstrapGoOptions {
 
 /** Shared libraries a host binary needs (from ldd), as absolute paths. */
 function sharedLibs(binary: string): string[] {
-  let out: string;
-  try {
-    out = execFileSync('ldd', [binary], { encoding: 'utf8' });
-  } catch {
-    return []; // static binary: ldd exits 1
-  }
+  const r = runSync('ldd', [binary]);
+  if (r.code !== 0) return []; // static binary: ldd exits 1
+  const out = r.stdout.toString();
   const libs: string[] = [];
   for (const line of out.split('\n')) {
     const m = /(?:=>\s*)?(\/\S+)\s+\(0x/.exec(line);

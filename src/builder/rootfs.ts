@@ -4,24 +4,11 @@
  * dir, which becomes the step's layer. Also path resolution inside such a root (symlinks
  * resolved against the root, never the host) and user/group lookup in its /etc files.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { lstatSync, mkdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-
-/** Runs a command; rejects with its stderr. */
-export function exec(cmd: string, args: string[], opts: { cwd?: string } = {}): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')}: exit ${code}: ${err.trim()}`))));
-  });
-}
+import { runOrThrow } from '../util/exec.js';
 
 /** A mounted overlay: `merged` shows lowers + upper; writes go to `upper`. */
 export interface Workspace {
@@ -55,7 +42,7 @@ export async function mountWorkspace(tmpRoot: string, layers: string[], opts: { 
     throw new Error(`too many layers (${layers.length}) to mount in one overlay; squash the base image or merge RUN steps`);
   }
   try {
-    await exec('mount', ['-t', 'overlay', 'overlay', '-o', options, merged]);
+    await runOrThrow('mount', ['-t', 'overlay', 'overlay', '-o', options, merged]);
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`cannot mount the build overlay (are you root, and is overlayfs available?): ${(e as Error).message}`);
@@ -64,9 +51,9 @@ export async function mountWorkspace(tmpRoot: string, layers: string[], opts: { 
   const unmount = async () => {
     if (!mounted) return;
     try {
-      await exec('umount', [merged]);
+      await runOrThrow('umount', [merged]);
     } catch {
-      await exec('umount', ['-l', merged]).catch(() => {});
+      await runOrThrow('umount', ['-l', merged]).catch(() => {});
     }
     mounted = false;
     // The work dir holds an overlay-private directory root cannot always delete while mounted.
