@@ -13,7 +13,7 @@ import { ImageStore } from '../src/image/store.js';
 import { bootstrapGo } from '../src/image/build/bootstrap.js';
 import { build } from '../src/image/build/builder.js';
 import { createProgress } from '../src/image/build/progress.js';
-import { freePort } from '../src/image/registry/testing.js';
+import { freePort } from '../src/image/testing/registry.js';
 
 const haveGo = existsSync('/usr/lib/go/bin/go');
 

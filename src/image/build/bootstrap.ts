@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { busyboxRootfsItems, writeTar } from '../fixtures.js';
+import { busyboxRootfsItems, writeTar } from '../bootstrap-rootfs.js';
 import { DEFAULT_PATH_ENV, hostArchitecture, MediaTypes, type ImageConfig, type ImageInfo, type ImageManifest, type ImageStore } from '../store.js';
 
 export const GO_BOOTSTRAP_REF = 'skiff.local/golang:bootstrap';
