@@ -6,7 +6,8 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { ImageStore, MediaTypes, type ImageConfig, type ImageManifest } from './store.js';
+import { MediaTypes, type ImageConfig, type ImageManifest } from './oci.js';
+import { ImageStore } from './store.js';
 import { writeBusyboxRootfs, writeTar, type TarItem } from './bootstrap-rootfs.js';
 
 let dir: string;
