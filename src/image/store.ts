@@ -25,7 +25,8 @@ import {
 import { formatReference, parseReference } from './reference.js';
 import { SnapshotStore } from './snapshots.js';
 
-// The store's vocabulary, importable from the facade (each has its home in the module named).
+// The store's vocabulary, importable from the facade so callers need one import; each name has
+// its home in the module named. `extractLayerTo` is the builder's name for extracting a layer.
 export { extractLayer as extractLayerTo } from './layer-tar.js';
 export type { Progress } from './archive.js';
 export type { ImageInfo } from './image-index.js';
