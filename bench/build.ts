@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { build } from '../src/builder/builder.js';
 import { bootstrapGo } from '../src/builder/bootstrap.js';
 import { createProgress } from '../src/builder/progress.js';
-import { saveImages } from '../src/image/registry/archive.js';
-import { busyboxStore } from '../src/image/registry/testing.js';
+import { saveImages } from '../src/image/archive.js';
+import { busyboxStore } from '../src/image/testing/busybox-store.js';
 
 const quiet = createProgress('quiet');
 const secs = async (fn: () => Promise<unknown>) => {

@@ -13,7 +13,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { writeBusyboxRootfs } from '../src/image/fixtures.js';
+import { writeBusyboxRootfs } from '../src/image/bootstrap-rootfs.js';
 import { BENCH_IMAGE, LoadClient, intArg, log, percentile, round, sleep, startUp, trackPods, waitFor } from './support.js';
 
 const SEQ = intArg('SEQ', 20);

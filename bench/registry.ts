@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { ImageStore, MediaTypes, hostArchitecture, type ImageManifest } from '../src/image/store.js';
 import { pullImage, pushImage } from '../src/image/registry/client.js';
 import { startRegistry } from '../src/image/registry/server.js';
-import { startDebianRegistry } from '../src/image/registry/testing.js';
+import { startDebianRegistry } from '../src/image/testing/registry.js';
 
 const MB = 1e6;
 const LAYERS = 4;

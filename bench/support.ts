@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SKIFF_MAIN, startCluster, type TestCluster } from '../test/support/cluster.js';
-import { writeBusyboxRootfs } from '../src/image/fixtures.js';
+import { writeBusyboxRootfs } from '../src/image/bootstrap-rootfs.js';
 import { loadKubeconfig } from '../src/client/rest.js';
 
 export interface HttpResult {

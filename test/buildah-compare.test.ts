@@ -14,8 +14,8 @@ import { Readable } from 'node:stream';
 import tarStream from 'tar-stream';
 import { build } from '../src/builder/builder.js';
 import { createProgress } from '../src/builder/progress.js';
-import { saveImages } from '../src/image/registry/archive.js';
-import { busyboxStore } from '../src/image/registry/testing.js';
+import { saveImages } from '../src/image/archive.js';
+import { busyboxStore } from '../src/image/testing/busybox-store.js';
 
 const run = promisify(execFile);
 const haveBuildah = existsSync('/usr/bin/buildah');

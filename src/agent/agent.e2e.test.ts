@@ -19,7 +19,7 @@ import { clientFromKubeconfig } from '../client/rest.js';
 import { CONFIGMAPS, LEASES, NODES, PODS, SECRETS } from '../client/resources.js';
 import type { Client } from '../client/types.js';
 import { ImageStore } from '../image/store.js';
-import { writeBusyboxRootfs } from '../image/fixtures.js';
+import { writeBusyboxRootfs } from '../image/bootstrap-rootfs.js';
 import { Agent } from './agent.js';
 import { resetNode } from './reset.js';
 

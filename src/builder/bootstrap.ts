@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { busyboxRootfsItems, writeTar } from '../image/fixtures.js';
+import { busyboxRootfsItems, writeTar } from '../image/bootstrap-rootfs.js';
 import { DEFAULT_PATH_ENV, hostArchitecture, MediaTypes, type ImageConfig, type ImageInfo, type ImageManifest, type ImageStore } from '../image/store.js';
 import { runSync } from '../util/exec.js';
 

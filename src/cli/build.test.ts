@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { registerBuildCommands } from './build.js';
 import { ImageStore } from '../image/store.js';
-import { busyboxStore } from '../image/registry/testing.js';
+import { busyboxStore } from '../image/testing/busybox-store.js';
 import { startRegistry } from '../image/registry/server.js';
 
 /** Runs `skiff <args>` in process. */

@@ -11,14 +11,14 @@ import { ImageStore } from '../image/store.js';
 import { normalizeReference } from '../image/reference.js';
 import { build, BuildError } from '../builder/builder.js';
 import { bootstrapGo, GO_BOOTSTRAP_REF } from '../builder/bootstrap.js';
-import { writeBusyboxRootfs } from '../image/fixtures.js';
+import { writeBusyboxRootfs } from '../image/bootstrap-rootfs.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ProgressMode } from '../builder/progress.js';
 import { pullImage, pushImage, RegistryClient } from '../image/registry/client.js';
 import { saveCredentials } from '../image/registry/auth.js';
-import { saveImages, type SaveFormat } from '../image/registry/archive.js';
+import { saveImages, type SaveFormat } from '../image/archive.js';
 import { startRegistry } from '../image/registry/server.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];

@@ -6,8 +6,9 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { ImageStore, MediaTypes, type ImageConfig, type ImageManifest } from './store.js';
-import { writeBusyboxRootfs, writeTar, type TarItem } from './fixtures.js';
+import { MediaTypes, type ImageConfig, type ImageManifest } from './oci.js';
+import { ImageStore } from './store.js';
+import { writeBusyboxRootfs, writeTar, type TarItem } from './bootstrap-rootfs.js';
 
 let dir: string;
 const mounts: string[] = [];

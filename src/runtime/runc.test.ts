@@ -7,7 +7,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ImageStore } from '../image/store.js';
-import { writeBusyboxRootfs } from '../image/fixtures.js';
+import { writeBusyboxRootfs } from '../image/bootstrap-rootfs.js';
 import { CniNetwork } from '../network/cni.js';
 import { RuncRuntime } from './runc.js';
 import type { ContainerSpec } from './types.js';

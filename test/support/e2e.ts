@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { busyboxRootfsItems, writeTar, type TarItem } from '../../src/image/fixtures.js';
+import { busyboxRootfsItems, writeTar, type TarItem } from '../../src/image/bootstrap-rootfs.js';
 import { ImageStore } from '../../src/image/store.js';
 import { SKIFF_MAIN, eventually, type TestCluster } from './cluster.js';
 

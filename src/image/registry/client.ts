@@ -14,12 +14,11 @@
  *   (chunked, following each `Location`); then the manifest with its own media type.
  * - Idempotent requests and whole blob uploads are retried on network errors, 429 and 5xx.
  */
-import { createHash } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import {
-  hostArchitecture, MediaTypes, type Descriptor, type ImageIndex, type ImageInfo, type ImageManifest, type ImageStore,
-} from '../store.js';
+import type { ImageInfo } from '../image-index.js';
+import { hostArchitecture, MediaTypes, selectPlatform, sha256Digest, type Descriptor, type ImageIndex, type ImageManifest } from '../oci.js';
+import type { ImageStore } from '../store.js';
 import { formatReference, parseReference, repositoryOf, type ImageReference } from '../reference.js';
 import { loadCredentials, parseAuthenticate, type Credentials } from './auth.js';
 import { createTransferProgress, shortId, type TransferProgress } from './progress.js';
@@ -186,7 +185,7 @@ export class RegistryClient {
     const res = await this.request('GET', `/v2/${repo}/manifests/${reference}`, { scope: `repository:${repo}:pull`, headers: { accept: MANIFEST_ACCEPT } });
     if (!res.ok) throw await this.errorOf(res, `manifest ${repo}:${reference}`);
     const raw = Buffer.from(await res.arrayBuffer());
-    const digest = `sha256:${createHash('sha256').update(raw).digest('hex')}`;
+    const digest = sha256Digest(raw);
     if (reference.startsWith('sha256:') && reference !== digest) {
       throw new RegistryError(`manifest ${repo}@${reference} from ${this.domain} hashes to ${digest}: refusing it`, 0, 'DIGEST_INVALID');
     }
@@ -300,7 +299,7 @@ export class RegistryClient {
     });
     if (res.status !== 201 && res.status !== 200) throw await this.errorOf(res, `pushing manifest ${repo}:${reference}`);
     await res.arrayBuffer().catch(() => {});
-    return res.headers.get('docker-content-digest') ?? `sha256:${createHash('sha256').update(raw).digest('hex')}`;
+    return res.headers.get('docker-content-digest') ?? sha256Digest(raw);
   }
 
   /** Tags of a repository. */
@@ -332,14 +331,6 @@ function progressFor(opts: RegistryClientOptions): { p: TransferProgress; own: b
   return { p: createTransferProgress(process.stderr), own: true };
 }
 
-/** Picks the manifest for linux/<this machine> from an index. */
-export function selectPlatformManifest(index: ImageIndex): Descriptor | undefined {
-  const arch = hostArchitecture();
-  const list = index.manifests ?? [];
-  return list.find((d) => d.platform?.os === 'linux' && d.platform.architecture === arch)
-    ?? (list.length === 1 && !list[0]!.platform ? list[0] : undefined);
-}
-
 /**
  * Pulls `ref` into the store (by tag or digest) and returns the stored image. An index is
  * resolved to the linux/<host arch> manifest; the stored reference is the tag, or
@@ -354,7 +345,7 @@ export async function pullImage(store: ImageStore, refText: string, opts: Regist
     p.message(`${ref.tag ?? ref.digest}: Pulling from ${ref.path}`);
     let m = await client.getManifest(ref.path, reference);
     if (m.mediaType === MediaTypes.ociIndex || m.mediaType === MediaTypes.dockerManifestList) {
-      const pick = selectPlatformManifest(JSON.parse(m.raw.toString('utf8')) as ImageIndex);
+      const pick = selectPlatform((JSON.parse(m.raw.toString('utf8')) as ImageIndex).manifests ?? []);
       if (!pick) throw new RegistryError(`${formatReference(ref)} has no image for linux/${hostArchitecture()}`, 0, 'MANIFEST_UNKNOWN');
       m = await client.getManifest(ref.path, pick.digest);
     }

@@ -8,7 +8,8 @@ import { ImageStore } from '../store.js';
 import { pullImage, pushImage, RegistryClient, type RegistryClientOptions } from './client.js';
 import { loadCredentials, parseAuthenticate, saveCredentials } from './auth.js';
 import { startRegistry, type RunningRegistry } from './server.js';
-import { busyboxStore, startDebianRegistry, type DebianRegistry } from './testing.js';
+import { busyboxStore } from '../testing/busybox-store.js';
+import { startDebianRegistry, type DebianRegistry } from '../testing/registry.js';
 
 const quiet: RegistryClientOptions = { log: () => {} };
 

@@ -21,7 +21,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { MediaTypes, type ImageManifest, type ImageStore } from '../store.js';
+import { MediaTypes, sha256Digest, type ImageManifest } from '../oci.js';
+import type { ImageStore } from '../store.js';
 import { parseReference } from '../reference.js';
 
 export interface RegistryServerOptions {
@@ -178,7 +179,7 @@ export async function startRegistry(opts: RegistryServerOptions): Promise<Runnin
     }
     if (req.method === 'PUT') {
       const raw = await readBody(req);
-      const digest = `sha256:${createHash('sha256').update(raw).digest('hex')}`;
+      const digest = sha256Digest(raw);
       if (byDigest && digest !== ref) throw new ApiError(400, 'DIGEST_INVALID', 'provided digest did not match uploaded content', { expected: ref, actual: digest });
       let parsed: ImageManifest & { manifests?: { digest: string; size: number }[]; mediaType?: string };
       try {

@@ -1,14 +1,12 @@
 /**
- * Test helpers: the Debian `docker-registry` (CNCF distribution) on a random loopback port
- * with temp storage, and a store holding the busybox fixture image.
+ * Test support: the Debian `docker-registry` (CNCF distribution) on a random loopback port
+ * with temp storage, to test the registry client and server against the reference implementation.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeBusyboxRootfs } from '../fixtures.js';
-import { ImageStore } from '../store.js';
 
 /** A free TCP port on 127.0.0.1 (closed again; race-free enough for tests). */
 export function freePort(): Promise<number> {
@@ -66,14 +64,4 @@ export async function startDebianRegistry(): Promise<DebianRegistry> {
       throw new Error(`docker-registry did not start: ${err.trim().slice(-500)}`);
     }
   }
-}
-
-/** A store in a temp dir with `busybox:latest` (from the host's busybox). */
-export async function busyboxStore(): Promise<{ store: ImageStore; dir: string; cleanup(): void }> {
-  const dir = mkdtempSync(join(tmpdir(), 'skiff-img-'));
-  const store = ImageStore.open(join(dir, 'data'));
-  const tar = join(dir, 'busybox.tar');
-  await writeBusyboxRootfs(tar);
-  await store.importRootfs(tar, 'busybox:latest');
-  return { store, dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }

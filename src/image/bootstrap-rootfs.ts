@@ -1,12 +1,16 @@
 /**
- * Test fixtures shared by image and runtime tests: a tiny root filesystem built from the
- * host's static busybox (Debian `busybox-static`), written as a tar with tar-stream.
+ * The busybox root filesystem skiff makes without a registry: `skiff image bootstrap busybox`
+ * imports it as `busybox:latest`, the builder's bootstrap images (the Go toolchain image) start
+ * from its items, and tests and benchmarks use it as their small image. It is the host's static
+ * busybox (Debian `busybox-static`, `/bin/busybox`) plus applet symlinks and a minimal /etc,
+ * written as a reproducible tar (fixed mtime and owners) so its image digest is the same on
+ * every run on the same host.
  */
 import { createWriteStream, readFileSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import tarStream from 'tar-stream';
 
-/** Applets linked into /bin of the fixture rootfs. */
+/** Applets linked into /bin of the busybox rootfs. */
 export const BUSYBOX_APPLETS = [
   'sh', 'ls', 'cat', 'echo', 'sleep', 'httpd', 'head', 'tail', 'hostname', 'id', 'env', 'mkdir', 'rm',
   'dd', 'ps', 'kill', 'wget', 'true', 'false', 'printf', 'wc', 'grep', 'touch', 'test', 'ping', 'ip', 'nc', 'yes', 'stat',
