@@ -84,6 +84,15 @@ async function waitFor(name: string, pred: (p: Pod) => boolean, timeoutMs = 30_0
   throw new Error(`pod ${name} did not reach the expected state; last status: ${JSON.stringify(last?.status, null, 1)}`);
 }
 
+/** Polls `pred` until it holds (bounded). */
+async function until(pred: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await pred())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 const cond = (p: Pod, t: string) => p.status?.conditions?.find((c) => c.type === t)?.status;
 
 function httpGet(url: string): Promise<string> {
@@ -242,7 +251,9 @@ test('pods: run, status, config, probes, restarts, OOM, images, streams, deletio
   const before1 = (await agent.runtime.containerStatus(cid))!;
   await agent.stop();
   agent = await Agent.start(agentOpts());
-  await new Promise((res) => setTimeout(res, 1500));
+  // The new agent has looked at the pod (and would have restarted the container by now if it were going to).
+  await until(() => agent.podSynced(w.metadata!.uid!), 'the restarted agent synced pod web');
+  await agent.settle();
   const after1 = (await agent.runtime.containerStatus(cid))!;
   assert.equal(after1.state, 'running');
   assert.equal(after1.pid, before1.pid);
@@ -276,7 +287,6 @@ async function wsExec(path: string, protocol: string, stdin?: string, closeStdin
       if (stdin !== undefined) {
         ws.send(Buffer.concat([Buffer.from([0]), Buffer.from(stdin)]));
         if (protocol.startsWith('v5')) ws.send(Buffer.from([255, 0]));
-        else if (closeStdinV4) setTimeout(() => ws.close(), 500);
       }
     });
     ws.on('message', (m: Buffer) => {
@@ -285,6 +295,8 @@ async function wsExec(path: string, protocol: string, stdin?: string, closeStdin
       if (ch === 1) out.stdout += s;
       else if (ch === 2) out.stderr += s;
       else if (ch === 3) out.status += s;
+      // v4 cannot close stdin alone: hang up once the command echoed everything back.
+      if (closeStdinV4 && stdin !== undefined && out.stdout === stdin) ws.close();
     });
     ws.on('close', () => resolve());
     ws.on('error', reject);

@@ -256,6 +256,11 @@ export class Agent {
     await Promise.all([...this.workers.values()].map((w) => w.settle()));
   }
 
+  /** Whether this agent has completed a sync of pod `uid` (it adopted or started what the pod needs). */
+  podSynced(uid: string): boolean {
+    return this.workers.get(uid)?.lastSyncedAt !== undefined;
+  }
+
   private podChanged(p: Pod): void {
     if (this.stopped) return;
     const uid = p.metadata?.uid;

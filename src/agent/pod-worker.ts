@@ -60,6 +60,8 @@ export class PodWorker {
   readonly uid: string;
   /** Set once the pod was terminated and deleted from the API (or vanished): the worker is finished. */
   finished = false;
+  /** When the last sync completed without error (clock ms; undefined before the first). */
+  lastSyncedAt?: number;
   private running = false;
   private again = false;
   private wakeTimer?: Timer;
@@ -133,6 +135,7 @@ export class PodWorker {
       try {
         if (this.pod.metadata?.deletionTimestamp) await this.terminate();
         else await this.sync();
+        this.lastSyncedAt = this.ctx.clock.now();
       } catch (e) {
         this.ctx.log(`pod ${this.key}: sync failed: ${(e as Error).stack ?? e}`);
         // Level-based: retry soon.
