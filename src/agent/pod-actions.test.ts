@@ -132,7 +132,7 @@ const cases: Case[] = [
     want: { kill: ['app:SpecChanged:7'], start: ['app:SpecChanged'], syncVolumes: true },
   },
   {
-    name: 'sandbox gone (reboot): kill what still runs at once, create a new sandbox, start everything',
+    name: 'sandbox gone (reboot): what still runs there is killed at once, without a grace period',
     pod: mkPod({ containers: [app] }), sandbox: null, containers: [inst(app, 'running', { sandbox: 'sb-old' })],
     // The instance still reads "running" in this snapshot, so the restart waits for the next sync.
     want: { kill: ['app:SandboxGone:0'] },
