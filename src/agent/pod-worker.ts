@@ -5,6 +5,10 @@
  * with back-off per restartPolicy, probe-driven kills, graceful termination — and then write the
  * pod status when it changed. A sync reads the whole state again; it never depends on having
  * seen a particular event, so an agent restarted mid-way adopts what exists and carries on.
+ *
+ * The worker executes; the decisions live elsewhere: what to kill/create/start in
+ * `pod-actions.ts` (computePodActions, pure), the sandbox and its files in `pod-sandbox.ts`, each
+ * container's runtime config in `container-spec.ts` (generateContainerConfig).
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
