@@ -4,7 +4,6 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -21,6 +20,7 @@ import type { Client } from '../client/types.js';
 import { ImageStore } from '../image/store.js';
 import { writeBusyboxRootfs } from '../image/fixtures.js';
 import { Agent } from './agent.js';
+import { runSync } from '../util/exec.js';
 import { resetNode } from './reset.js';
 
 const suffix = randomBytes(3).toString('hex');
@@ -57,7 +57,7 @@ after(async () => {
   await resetNode({ dataDir: join(dir, 'node'), namePrefix: prefix, bridge, log: () => {} }).catch((e) => console.error('reset', e));
   await api?.stop().catch(() => {});
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '').filter((m) => m.startsWith(dir));
-  for (const m of mounts.reverse()) spawnSync('umount', ['-l', m]);
+  for (const m of mounts.reverse()) runSync('umount', ['-l', m]);
   rmSync(dir, { recursive: true, force: true });
 });
 
