@@ -19,8 +19,8 @@ import { CONFIGMAPS, LEASES, NODES, PODS, SECRETS } from '../client/resources.js
 import type { Client } from '../client/types.js';
 import { ImageStore } from '../image/store.js';
 import { writeBusyboxRootfs } from '../image/fixtures.js';
-import { Agent } from './agent.js';
 import { runSync } from '../util/exec.js';
+import { Agent } from './agent.js';
 import { resetNode } from './reset.js';
 
 const suffix = randomBytes(3).toString('hex');
