@@ -4,7 +4,6 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -20,6 +19,7 @@ import { CONFIGMAPS, LEASES, NODES, PODS, SECRETS } from '../client/resources.js
 import type { Client } from '../client/types.js';
 import { ImageStore } from '../image/store.js';
 import { writeBusyboxRootfs } from '../image/bootstrap-rootfs.js';
+import { runSync } from '../util/exec.js';
 import { Agent } from './agent.js';
 import { resetNode } from './reset.js';
 
@@ -57,7 +57,7 @@ after(async () => {
   await resetNode({ dataDir: join(dir, 'node'), namePrefix: prefix, bridge, log: () => {} }).catch((e) => console.error('reset', e));
   await api?.stop().catch(() => {});
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '').filter((m) => m.startsWith(dir));
-  for (const m of mounts.reverse()) spawnSync('umount', ['-l', m]);
+  for (const m of mounts.reverse()) runSync('umount', ['-l', m]);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -82,6 +82,15 @@ async function waitFor(name: string, pred: (p: Pod) => boolean, timeoutMs = 30_0
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`pod ${name} did not reach the expected state; last status: ${JSON.stringify(last?.status, null, 1)}`);
+}
+
+/** Polls `pred` until it holds (bounded). */
+async function until(pred: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await pred())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 const cond = (p: Pod, t: string) => p.status?.conditions?.find((c) => c.type === t)?.status;
@@ -242,7 +251,9 @@ test('pods: run, status, config, probes, restarts, OOM, images, streams, deletio
   const before1 = (await agent.runtime.containerStatus(cid))!;
   await agent.stop();
   agent = await Agent.start(agentOpts());
-  await new Promise((res) => setTimeout(res, 1500));
+  // The new agent has looked at the pod (and would have restarted the container by now if it were going to).
+  await until(() => agent.podSynced(w.metadata!.uid!), 'the restarted agent synced pod web');
+  await agent.settle();
   const after1 = (await agent.runtime.containerStatus(cid))!;
   assert.equal(after1.state, 'running');
   assert.equal(after1.pid, before1.pid);
@@ -276,7 +287,6 @@ async function wsExec(path: string, protocol: string, stdin?: string, closeStdin
       if (stdin !== undefined) {
         ws.send(Buffer.concat([Buffer.from([0]), Buffer.from(stdin)]));
         if (protocol.startsWith('v5')) ws.send(Buffer.from([255, 0]));
-        else if (closeStdinV4) setTimeout(() => ws.close(), 500);
       }
     });
     ws.on('message', (m: Buffer) => {
@@ -285,6 +295,8 @@ async function wsExec(path: string, protocol: string, stdin?: string, closeStdin
       if (ch === 1) out.stdout += s;
       else if (ch === 2) out.stderr += s;
       else if (ch === 3) out.status += s;
+      // v4 cannot close stdin alone: hang up once the command echoed everything back.
+      if (closeStdinV4 && stdin !== undefined && out.stdout === stdin) ws.close();
     });
     ws.on('close', () => resolve());
     ws.on('error', reject);

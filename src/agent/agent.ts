@@ -32,7 +32,8 @@ import { Labels, type ContainerStatus, type Runtime } from '../runtime/types.js'
 import { Backoff } from './backoff.js';
 import { serviceEnvVars, type EnvSources } from './container-spec.js';
 import { NodeManager } from './node.js';
-import { PodWorker, removePodResources, sortInstances, type PodWorkerContext, type PullImage } from './pod-worker.js';
+import { sortInstances } from './pod-actions.js';
+import { PodWorker, removePodResources, type PodWorkerContext, type PullImage } from './pod-worker.js';
 import { ProbeManager } from './probes.js';
 import { AgentServer, HttpError, type StreamBackend, type StreamTarget } from './server.js';
 import { StatsCollector } from './stats.js';
@@ -253,6 +254,11 @@ export class Agent {
   /** Waits until every pod worker is idle (tests). */
   async settle(): Promise<void> {
     await Promise.all([...this.workers.values()].map((w) => w.settle()));
+  }
+
+  /** Whether this agent has completed a sync of pod `uid` (it adopted or started what the pod needs). */
+  podSynced(uid: string): boolean {
+    return this.workers.get(uid)?.lastSyncedAt !== undefined;
   }
 
   private podChanged(p: Pod): void {

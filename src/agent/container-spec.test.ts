@@ -1,7 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Pod } from 'kubernetes-types/core/v1.js';
-import { buildEnv, containerResources, expandVars, qosClass, resolveCommand, resolveUser, ContainerConfigError, mergeEnv } from './container-spec.js';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Labels } from '../runtime/types.js';
+import {
+  buildEnv, containerHash, containerResources, expandVars, generateContainerConfig, HASH_ANNOTATION, qosClass, resolveCommand, resolveUser,
+  ContainerConfigError, mergeEnv,
+} from './container-spec.js';
 
 test('command/args against Entrypoint/Cmd follow the Kubernetes rules', () => {
   const img = { Entrypoint: ['/ep'], Cmd: ['a', 'b'] };
@@ -60,4 +67,56 @@ test('user: runAsUser/runAsGroup override the image USER resolved through passwd
   assert.deepEqual(resolveUser(pod, { name: 'c' }, '1000:staff', read), { uid: 1000, gid: 50, additionalGids: [] });
   assert.deepEqual(resolveUser({ spec: { containers: [], securityContext: { runAsUser: 5, fsGroup: 7 } } }, { name: 'c', securityContext: { runAsGroup: 6 } }, 'app', read), { uid: 5, gid: 6, additionalGids: [7] });
   assert.throws(() => resolveUser(pod, { name: 'c', securityContext: { runAsNonRoot: true } }, undefined, read), /runAsNonRoot/);
+});
+
+test('generateContainerConfig: argv, env, user, mounts, resources, security, files and labels of one instance', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-ccfg-'));
+  try {
+    const podDir = join(dir, 'pod');
+    const vol = join(dir, 'vol');
+    const pod: Pod = { metadata: { name: 'web', namespace: 'shop', uid: 'u1' }, spec: { containers: [] } };
+    const c = {
+      name: 'app', image: 'busybox', args: ['-c', 'echo $(GREETING)'], env: [{ name: 'GREETING', value: 'hi' }],
+      volumeMounts: [{ name: 'data', mountPath: '/data', subPath: 'sub' }],
+      securityContext: { runAsUser: 1000, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+      resources: { limits: { cpu: '500m', memory: '64Mi' } },
+    };
+    const spec = await generateContainerConfig({
+      pod, uid: 'u1', container: c, init: false, restartCount: 2,
+      image: { ref: 'docker.io/library/busybox:latest', digest: 'sha256:abc', id: 'sha256:def', size: 1, config: { config: { Entrypoint: ['/bin/sh'], Env: ['PATH=/bin', 'GREETING=img'] } }, manifest: {} } as never,
+      layers: [],
+      envSources: { getConfigMap: async () => undefined, getSecret: async () => undefined, podIP: '10.0.0.2', hostIP: '10.0.0.1', nodeName: 'n' },
+      volumes: new Map([['data', { hostPath: vol, readOnly: false }]]), podDir, nodeName: 'node-a',
+    });
+    assert.deepEqual(spec.command, ['/bin/sh', '-c', 'echo hi']);
+    assert.deepEqual(spec.env, ['PATH=/bin', 'GREETING=hi']);
+    assert.deepEqual(spec.user, { uid: 1000, gid: 0, additionalGids: [] });
+    assert.equal(spec.image, 'docker.io/library/busybox:latest');
+    assert.deepEqual(spec.mounts, [
+      { containerPath: '/data', hostPath: join(vol, 'sub'), readOnly: false, propagation: 'private' },
+      { containerPath: '/dev/termination-log', hostPath: join(podDir, 'containers', 'app', '2-termination-log') },
+    ]);
+    assert.ok(existsSync(join(vol, 'sub')) && existsSync(join(podDir, 'containers', 'app', '2-termination-log')));
+    assert.deepEqual(spec.resources, { cpuShares: 512, cpuPeriod: 100_000, cpuQuota: 50_000, memoryLimitBytes: 64 * 1024 * 1024 });
+    assert.equal(spec.readOnlyRootfs, true);
+    assert.equal(spec.noNewPrivileges, true);
+    assert.deepEqual(spec.capabilities, { add: undefined, drop: ['ALL'] });
+    assert.equal(spec.etcHostsPath, join(podDir, 'etc-hosts'));
+    assert.equal(spec.hostnamePath, join(podDir, 'hostname'));
+    assert.equal(spec.logPath, join(podDir, 'logs', 'app', '2.log'));
+    assert.equal(spec.labels?.[Labels.containerName], 'app');
+    assert.equal(spec.labels?.[Labels.podUid], 'u1');
+    assert.equal(spec.annotations?.[HASH_ANNOTATION], containerHash(c));
+    assert.equal(spec.annotations?.[Labels.restartCount], '2');
+    await assert.rejects(
+      generateContainerConfig({
+        pod, uid: 'u1', container: { name: 'x', image: 'busybox', volumeMounts: [{ name: 'nope', mountPath: '/n' }] }, init: true, restartCount: 0,
+        image: { config: { config: { Cmd: ['sh'] } } } as never, layers: [], envSources: { getConfigMap: async () => undefined, getSecret: async () => undefined, podIP: '', hostIP: '', nodeName: '' },
+        volumes: new Map(), podDir, nodeName: 'node-a',
+      }),
+      ContainerConfigError,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -1,12 +1,44 @@
 /**
- * Pure translation of a Kubernetes container into what the runtime runs: argv (command/args
- * against the image's Entrypoint/Cmd), the environment (with `$(VAR)` expansion and the
- * configMap/secret/downward-API sources), the user, the cgroup resources and the QoS class.
+ * Translation of a Kubernetes container into what the runtime runs — {@link generateContainerConfig}
+ * and its pure parts: argv (command/args against the image's Entrypoint/Cmd), the environment (with
+ * `$(VAR)` expansion and the configMap/secret/downward-API sources), the user, the mounts, the
+ * cgroup resources, the security settings and the QoS class.
  * Upstream: pkg/kubelet/kuberuntime/kuberuntime_container.go, pkg/kubelet/kubelet_pods.go
- * (makeEnvironmentVariables), third_party/forked/golang/expansion, pkg/kubelet/cm (shares/quota).
+ * (makeEnvironmentVariables, makeMounts), third_party/forked/golang/expansion, pkg/kubelet/cm (shares/quota).
  */
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ConfigMap, Container, EnvVar, Pod, Secret } from 'kubernetes-types/core/v1.js';
 import { Quantity } from '../api/quantity.js';
+import { parseNormalized } from '../image/reference.js';
+import type { ImageInfo } from '../image/store.js';
+import { Labels, type ContainerSpec, type Mount } from '../runtime/types.js';
+import { podLabels, sandboxFiles } from './pod-sandbox.js';
+import type { MountedVolume } from './volumes.js';
+
+/** Annotation with a hash of the container spec: a changed spec restarts the container. */
+export const HASH_ANNOTATION = 'io.kubernetes.container.hash';
+
+/** Hash of what, when changed, requires a new container (not resources: those resize in place upstream). */
+export function containerHash(c: Container): string {
+  const { image, command, args, env, envFrom, workingDir, volumeMounts, securityContext, ports, stdin, tty } = c;
+  return createHash('sha256').update(JSON.stringify({ image, command, args, env, envFrom, workingDir, volumeMounts, securityContext, ports, stdin, tty })).digest('hex').slice(0, 16);
+}
+
+/** The image reference the status shows and the image ID (`repo@sha256:…`, never empty). */
+export function imageIds(image: string, info: ImageInfo | undefined): { image: string; imageID: string } {
+  let repo = image;
+  let full = image;
+  try {
+    const r = parseNormalized(image);
+    repo = `${r.domain}/${r.path}`;
+    full = r.digest ? `${repo}@${r.digest}` : `${repo}:${r.tag ?? 'latest'}`;
+  } catch {
+    /* keep as written */
+  }
+  return { image: full, imageID: info ? `${repo}@${info.digest}` : full };
+}
 
 /** The image's runtime config fields we use (Docker names). */
 export interface ImageRunConfig {
@@ -354,4 +386,115 @@ export function resolveUser(pod: Pod, c: Container, imageUser: string | undefine
   const extra = new Set<number>(psc.supplementalGroups ?? []);
   if (psc.fsGroup !== undefined) extra.add(psc.fsGroup);
   return { uid, gid, additionalGids: [...extra] };
+}
+
+/** The file behind a container instance's terminationMessagePath (one per restart, so `--previous` keeps its own). */
+export function terminationLogPath(podDir: string, containerName: string, restartCount: number | string): string {
+  return join(podDir, 'containers', containerName, `${restartCount}-termination-log`);
+}
+
+/**
+ * The container's mounts (makeMounts): its volumeMounts onto the pod's mounted volumes (subPath
+ * directories are created on the way, as upstream) and the termination message file.
+ */
+export function containerMounts(c: Container, volumes: ReadonlyMap<string, MountedVolume>, podDir: string, restartCount: number): Mount[] {
+  const mounts: Mount[] = [];
+  for (const vm of c.volumeMounts ?? []) {
+    const v = volumes.get(vm.name);
+    if (!v) throw new ContainerConfigError(`volume "${vm.name}" of container ${c.name} is not defined in the pod's volumes`);
+    let hostPath = v.hostPath;
+    if (vm.subPath) {
+      if (vm.subPath.split('/').includes('..') || vm.subPath.startsWith('/')) throw new ContainerConfigError(`subPath ${JSON.stringify(vm.subPath)} must be a relative path without '..'`);
+      hostPath = join(hostPath, vm.subPath);
+      if (!existsSync(hostPath)) mkdirSync(hostPath, { recursive: true, mode: 0o777 });
+    }
+    const propagation = vm.mountPropagation === 'Bidirectional' ? 'rshared' : vm.mountPropagation === 'HostToContainer' ? 'rslave' : 'private';
+    mounts.push({ containerPath: vm.mountPath, hostPath, readOnly: !!vm.readOnly || (v.readOnly && !vm.subPath ? true : !!vm.readOnly), propagation: propagation as Mount['propagation'] });
+  }
+  // Termination message file (terminationMessagePath, default /dev/termination-log).
+  const tmp = c.terminationMessagePath ?? '/dev/termination-log';
+  if (tmp) {
+    const file = terminationLogPath(podDir, c.name, restartCount);
+    mkdirSync(join(podDir, 'containers', c.name), { recursive: true });
+    closeSync(openSync(file, 'a', 0o666));
+    mounts.push({ containerPath: tmp, hostPath: file });
+  }
+  return mounts;
+}
+
+/** Reads a file from the top-most layer that has it (the image's /etc/passwd, /etc/group). */
+export function readFromLayers(layers: string[], rel: string): string {
+  for (const l of [...layers].reverse()) {
+    try {
+      return readFileSync(join(l, rel), 'utf8');
+    } catch {
+      /* next layer */
+    }
+  }
+  return '';
+}
+
+/** What {@link generateContainerConfig} needs besides the pod and the container. */
+export interface ContainerConfigInput {
+  pod: Pod;
+  uid: string;
+  container: Container;
+  /** An init container (recorded on the instance). */
+  init: boolean;
+  /** Restart count of the new instance (names its log and termination file). */
+  restartCount: number;
+  image: ImageInfo;
+  /** The image's unpacked layers, bottom first. */
+  layers: string[];
+  envSources: EnvSources;
+  nodeAllocatable?: { cpu?: string; memory?: string };
+  /** The pod's volumes as set up by the volume manager. */
+  volumes: ReadonlyMap<string, MountedVolume>;
+  /** `<pods dir>/<uid>`: logs, termination files, the sandbox's hosts/resolv.conf/hostname. */
+  podDir: string;
+  nodeName: string;
+}
+
+/**
+ * The runtime config of one container instance (generateContainerConfig): argv, environment,
+ * user, mounts, resources, security settings, the sandbox's etc files, log path, labels and the
+ * spec hash. Creates the host directories the config names (log dir, subPaths, termination file).
+ * Throws {@link ContainerConfigError} when the spec cannot be satisfied (CreateContainerConfigError).
+ */
+export async function generateContainerConfig(input: ContainerConfigInput): Promise<ContainerSpec> {
+  const { pod, container: c, podDir, restartCount } = input;
+  const cfg = input.image.config.config ?? {};
+  const env = await buildEnv(pod, c, input.envSources, input.nodeAllocatable);
+  const command = resolveCommand(c, cfg, env);
+  if (!command.length) throw new ContainerConfigError(`no command specified: the image ${c.image} has no Entrypoint or Cmd; set command in the container spec`);
+  const user = resolveUser(pod, c, cfg.User || undefined, (f) => readFromLayers(input.layers, `etc/${f}`));
+  const mounts = containerMounts(c, input.volumes, podDir, restartCount);
+  const sc = c.securityContext ?? {};
+  const logDir = join(podDir, 'logs', c.name);
+  mkdirSync(logDir, { recursive: true });
+  const files = sandboxFiles(podDir);
+  return {
+    name: c.name,
+    image: imageIds(c.image ?? '', input.image).image,
+    rootfsLayers: input.layers,
+    command,
+    env: mergeEnv(cfg.Env, env),
+    cwd: c.workingDir || cfg.WorkingDir || undefined,
+    user,
+    mounts,
+    resources: containerResources(c),
+    capabilities: { add: sc.capabilities?.add, drop: sc.capabilities?.drop },
+    privileged: !!sc.privileged,
+    readOnlyRootfs: !!sc.readOnlyRootFilesystem,
+    noNewPrivileges: sc.allowPrivilegeEscalation === false,
+    tty: !!c.tty,
+    stdin: !!c.stdin,
+    etcHostsPath: files.etcHosts,
+    resolvConfPath: files.resolvConf,
+    hostnamePath: pod.spec?.hostNetwork ? undefined : files.hostname,
+    stopSignal: cfg.StopSignal,
+    logPath: join(logDir, `${restartCount}.log`),
+    labels: { ...podLabels(pod, input.uid, input.nodeName), [Labels.containerName]: c.name },
+    annotations: { [Labels.restartCount]: String(restartCount), [HASH_ANNOTATION]: containerHash(c), 'io.skiff.init': input.init ? 'true' : 'false' },
+  };
 }

@@ -3,7 +3,6 @@
  * the Node with labels, podCIDR, capacity/allocatable, addresses and nodeInfo; renews the Lease
  * in kube-node-lease every 10 s; posts the node status when it changed or about once a minute.
  */
-import { execFileSync } from 'node:child_process';
 import { readFileSync, statfsSync } from 'node:fs';
 import os from 'node:os';
 import type { Node, NodeCondition, NodeStatus } from 'kubernetes-types/core/v1.js';
@@ -14,6 +13,7 @@ import { rfc3339, rfc3339Micro, type Clock, type Timer } from '../client/clock.j
 import { LEASES, NODES } from '../client/resources.js';
 import type { Client } from '../client/types.js';
 import type { ImageStore } from '../image/store.js';
+import { runSync } from '../util/exec.js';
 
 export const KUBELET_VERSION = 'v1.32.0-skiff';
 
@@ -48,12 +48,9 @@ function osImage(): string {
 }
 
 function runcVersion(): string {
-  try {
-    const out = execFileSync('runc', ['--version'], { encoding: 'utf8' });
-    return /runc version (\S+)/.exec(out)?.[1] ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
+  const r = runSync('runc', ['--version']);
+  if (r.code !== 0) return 'unknown';
+  return /runc version (\S+)/.exec(r.stdout.toString())?.[1] ?? 'unknown';
 }
 
 /** Host capacity: cpu cores, memory, 110 pods, ephemeral storage of the data dir's filesystem. */

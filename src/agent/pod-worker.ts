@@ -5,9 +5,12 @@
  * with back-off per restartPolicy, probe-driven kills, graceful termination — and then write the
  * pod status when it changed. A sync reads the whole state again; it never depends on having
  * seen a particular event, so an agent restarted mid-way adopts what exists and carries on.
+ *
+ * The worker executes; the decisions live elsewhere: what to kill/create/start in
+ * `pod-actions.ts` (computePodActions, pure), the sandbox and its files in `pod-sandbox.ts`, each
+ * container's runtime config in `container-spec.ts` (generateContainerConfig).
  */
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, closeSync, openSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Container, Pod, PodStatus } from 'kubernetes-types/core/v1.js';
 import { isReason } from '../api/errors.js';
@@ -16,22 +19,15 @@ import type { EventRecorder } from '../client/events.js';
 import { PODS } from '../client/resources.js';
 import type { Client } from '../client/types.js';
 import type { ImageInfo, ImageStore } from '../image/store.js';
-import { parseNormalized } from '../image/reference.js';
-import { Labels, type ContainerStatus, type Mount, type PodSandboxStatus, type Runtime } from '../runtime/types.js';
-import { Backoff, formatDuration } from './backoff.js';
-import {
-  ContainerConfigError, buildEnv, containerResources, mergeEnv, resolveCommand, resolveUser, type EnvSources,
-} from './container-spec.js';
+import { Labels, type ContainerStatus, type PodSandboxStatus, type Runtime } from '../runtime/types.js';
+import type { Backoff } from './backoff.js';
+import { ContainerConfigError, generateContainerConfig, imageIds, terminationLogPath, type EnvSources } from './container-spec.js';
+import { computePodActions, computeTermination, graceSeconds, instanceName, instancesByName, liveSandbox, sortInstances } from './pod-actions.js';
+import { setupSandbox } from './pod-sandbox.js';
 import type { ProbeManager } from './probes.js';
 import { computeStatus, type ContainerView, type Waiting } from './status.js';
 import { VolumeError, type MountedVolume, type VolumeManager } from './volumes.js';
 
-/** Annotation with a hash of the container spec: a changed spec restarts the container. */
-export const HASH_ANNOTATION = 'io.kubernetes.container.hash';
-/** Label marking a sandbox or container as this agent's (value: the node name). */
-export const NODE_LABEL = 'io.skiff.node';
-
-/** Pulls an image into the store (a registry puller plugs in here). */
 /** Pulls `ref` into the node's image store, with the pod's imagePullSecrets (read in `namespace`). */
 export type PullImage = (ref: string, pullSecrets: { name: string }[], namespace: string) => Promise<void>;
 
@@ -62,38 +58,14 @@ export interface PodWorkerContext {
 /** Thrown when an image is not in the store and cannot be pulled. */
 class ImagePullError extends Error {}
 
-/** Newest first: by restart count, then creation time. */
-export function sortInstances(list: ContainerStatus[]): ContainerStatus[] {
-  const rc = (c: ContainerStatus) => Number(c.annotations[Labels.restartCount] ?? 0);
-  return [...list].sort((a, b) => rc(b) - rc(a) || b.createdAt.getTime() - a.createdAt.getTime());
-}
-
-/** Hash of what, when changed, requires a new container (not resources: those resize in place upstream). */
-export function containerHash(c: Container): string {
-  const { image, command, args, env, envFrom, workingDir, volumeMounts, securityContext, ports, stdin, tty } = c;
-  return createHash('sha256').update(JSON.stringify({ image, command, args, env, envFrom, workingDir, volumeMounts, securityContext, ports, stdin, tty })).digest('hex').slice(0, 16);
-}
-
-/** The image reference the status shows and the image ID (`repo@sha256:…`, never empty). */
-export function imageIds(image: string, info: ImageInfo | undefined): { image: string; imageID: string } {
-  let repo = image;
-  let full = image;
-  try {
-    const r = parseNormalized(image);
-    repo = `${r.domain}/${r.path}`;
-    full = r.digest ? `${repo}@${r.digest}` : `${repo}:${r.tag ?? 'latest'}`;
-  } catch {
-    /* keep as written */
-  }
-  return { image: full, imageID: info ? `${repo}@${info.digest}` : full };
-}
-
 /** Serialised, level-based sync of one pod. */
 export class PodWorker {
   pod: Pod;
   readonly uid: string;
   /** Set once the pod was terminated and deleted from the API (or vanished): the worker is finished. */
   finished = false;
+  /** When the last sync completed without error (clock ms; undefined before the first). */
+  lastSyncedAt?: number;
   private running = false;
   private again = false;
   private wakeTimer?: Timer;
@@ -167,6 +139,7 @@ export class PodWorker {
       try {
         if (this.pod.metadata?.deletionTimestamp) await this.terminate();
         else await this.sync();
+        this.lastSyncedAt = this.ctx.clock.now();
       } catch (e) {
         this.ctx.log(`pod ${this.key}: sync failed: ${(e as Error).stack ?? e}`);
         // Level-based: retry soon.
@@ -195,101 +168,39 @@ export class PodWorker {
 
   // ----------------------------------------------------------------------------- sync
 
+  /** One sync of a live pod: decide ({@link computePodActions}), then kill, create, start, report. */
   private async sync(): Promise<void> {
     const pod = this.pod;
     const { sandboxes, containers } = await this.runtimeState();
-    let sb = sandboxes.find((s) => s.state === 'ready' && (!s.netnsPath || existsSync(s.netnsPath)));
-    // Containers outside the live sandbox are dead (reboot, sandbox lost): make sure of it.
-    for (const c of containers) {
-      if (c.state === 'running' && c.sandboxId !== sb?.id) await this.killContainer(c, 0, 'its pod sandbox is gone');
-    }
-    const byName = new Map<string, ContainerStatus[]>();
-    for (const c of containers) {
-      const n = c.labels[Labels.containerName] ?? c.name;
-      byName.set(n, [...(byName.get(n) ?? []), c]);
-    }
-    for (const [n, l] of byName) byName.set(n, sortInstances(l));
-    const apiTerminal = pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
-    const policy = pod.spec?.restartPolicy ?? 'Always';
+    let sb = liveSandbox(sandboxes, existsSync);
     const now = this.ctx.clock.now();
-
-    type Action = { c: Container; init: boolean };
-    const actions: Action[] = [];
-    let failedMessage: string | undefined;
-    let initialized = true;
-
-    const restartAllowed = (c: Container, init: boolean, cur: ContainerStatus): boolean => {
-      if (init) return c.restartPolicy === 'Always' || (policy !== 'Never' && cur.exitCode !== 0);
-      return policy === 'Always' || (policy === 'OnFailure' && cur.exitCode !== 0);
-    };
-    /** Decides whether `c` must (re)start now; sets its waiting reason when it must wait. */
-    const consider = (c: Container, init: boolean, cur: ContainerStatus | undefined): 'start' | 'wait' | 'done' => {
-      if (!cur || cur.state === 'created' || cur.state === 'unknown') return 'start';
-      if (cur.state === 'running') return 'done';
-      if (!restartAllowed(c, init, cur)) return 'done';
-      const key = `${this.uid}/${c.name}`;
-      const finished = cur.finishedAt?.getTime() ?? now;
-      if (this.ctx.backoff.isInBackOffSince(key, finished)) {
-        const delay = this.ctx.backoff.get(key);
-        const msg = `back-off ${formatDuration(delay)} restarting failed container=${c.name} pod=${pod.metadata?.name}_${pod.metadata?.namespace}(${this.uid})`;
-        if (this.waiting.get(c.name)?.reason !== 'CrashLoopBackOff') this.event('Warning', 'BackOff', `Back-off restarting failed container ${c.name} in pod ${pod.metadata?.name}_${pod.metadata?.namespace}(${this.uid})`);
-        this.waiting.set(c.name, { reason: 'CrashLoopBackOff', message: msg });
-        this.wake(this.ctx.backoff.retryAt(key, finished) ?? now + 1000);
-        return 'wait';
-      }
-      return 'start';
-    };
-
-    if (!apiTerminal) {
-      for (const c of pod.spec?.initContainers ?? []) {
-        const latest = byName.get(c.name)?.[0];
-        // Init containers run again in a new sandbox (after a reboot), as upstream.
-        const cur = sb && latest?.sandboxId === sb.id ? latest : undefined;
-        const sidecar = c.restartPolicy === 'Always';
-        if (sidecar) {
-          if (cur?.state === 'running') {
-            if (this.ctx.probes.state(cur.id).started) continue;
-            initialized = false;
-            break;
-          }
-          initialized = false;
-          if (consider(c, true, cur) === 'start') actions.push({ c, init: true });
-          break;
-        }
-        if (cur?.state === 'exited' && cur.exitCode === 0) continue;
-        initialized = false;
-        if (cur?.state === 'running') break;
-        if (cur?.state === 'exited' && policy === 'Never') {
-          failedMessage = `init container ${c.name} failed with exit code ${cur.exitCode}`;
-          break;
-        }
-        if (consider(c, true, cur) === 'start') actions.push({ c, init: true });
-        break;
-      }
-      if (initialized) {
-        for (const c of pod.spec?.containers ?? []) {
-          let cur = byName.get(c.name)?.[0];
-          if (cur?.state === 'running' && cur.annotations[HASH_ANNOTATION] && cur.annotations[HASH_ANNOTATION] !== containerHash(c)) {
-            this.event('Normal', 'Killing', `Container ${c.name} definition changed, will be restarted`);
-            await this.killContainer(cur, this.graceSeconds(), 'definition changed');
-            cur = (await this.ctx.runtime.containerStatus(cur.id)) ?? cur;
-            // A spec change is not a crash: no back-off.
-            actions.push({ c, init: false });
-            continue;
-          }
-          if (consider(c, false, cur) === 'start') actions.push({ c, init: false });
-        }
-      }
+    const actions = computePodActions({
+      pod, uid: this.uid, sandbox: sb, containers, now,
+      backoff: this.ctx.backoff,
+      started: (id) => this.ctx.probes.state(id).started,
+      volumesSyncedAt: this.lastVolumeSync,
+    });
+    for (const k of actions.kill) {
+      if (k.reason === 'SpecChanged') this.event('Normal', 'Killing', k.message);
+      await this.killContainer(k.instance, k.graceSeconds, k.reason === 'SpecChanged' ? 'definition changed' : k.message);
     }
+    for (const w of actions.backOff) {
+      if (this.waiting.get(w.name)?.reason !== 'CrashLoopBackOff') {
+        this.event('Warning', 'BackOff', `Back-off restarting failed container ${w.name} in pod ${pod.metadata?.name}_${pod.metadata?.namespace}(${this.uid})`);
+      }
+      this.waiting.set(w.name, { reason: 'CrashLoopBackOff', message: w.message });
+      this.wake(w.retryAt);
+    }
+    let starts = actions.start;
 
-    if (actions.length && !sb) {
+    if (actions.createSandbox) {
       sb = await this.createSandbox();
       if (!sb) return;
     }
     if (sb) this.podIP = sb.ip;
 
-    // Volumes: set up before the first container, refreshed about every 10 s (configMap/secret updates).
-    if (!apiTerminal && (actions.length || now - this.lastVolumeSync > 10_000)) {
+    // Volumes: set up before the first container, refreshed now and then (configMap/secret updates).
+    if (actions.syncVolumes) {
       try {
         this.mounted = await this.ctx.volumes.setup(pod, this.podIP);
         this.lastVolumeSync = now;
@@ -297,32 +208,28 @@ export class PodWorker {
       } catch (e) {
         if (!(e instanceof VolumeError)) throw e;
         this.event('Warning', 'FailedMount', e.message);
-        for (const a of actions) this.waiting.set(a.c.name, { reason: 'ContainerCreating' });
-        actions.length = 0;
+        for (const a of starts) this.waiting.set(a.container.name, { reason: 'ContainerCreating' });
+        starts = [];
         this.wake(now + 5000);
       }
     }
 
-    for (const a of actions) {
+    for (const a of starts) {
       if (!sb) break;
-      const prior = byName.get(a.c.name)?.[0];
-      const started = await this.startContainer(a.c, a.init, sb, prior);
-      if (started && prior && (prior.state === 'exited' || prior.state === 'unknown' || prior.state === 'created')) {
-        if (prior.state === 'exited') this.ctx.backoff.next(`${this.uid}/${a.c.name}`);
-      }
-      if (started) this.waiting.delete(a.c.name);
+      const started = await this.startContainer(a.container, a.init, sb, a.prior);
+      // A crash restart advances the back-off; a first start or a spec change does not.
+      if (started && a.prior?.state === 'exited') this.ctx.backoff.next(`${this.uid}/${a.container.name}`);
+      if (started) this.waiting.delete(a.container.name);
       if (a.init) break;
     }
-    if (actions.some((a) => a.init)) this.again = true;
+    if (starts.some((a) => a.init)) this.again = true;
 
     // Probes follow running containers of the live sandbox.
-    const fresh = actions.length ? await this.runtimeState() : { sandboxes, containers };
+    const fresh = starts.length ? await this.runtimeState() : { sandboxes, containers };
     const specs = new Map([...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].map((c) => [c.name, c]));
-    const runningIds = new Set<string>();
     for (const c of fresh.containers) {
-      const spec = specs.get(c.labels[Labels.containerName] ?? c.name);
+      const spec = specs.get(instanceName(c));
       if (c.state === 'running' && spec) {
-        runningIds.add(c.id);
         this.ctx.trackContainer?.(c.id, this.uid);
         this.ctx.probes.add(c.id, spec, c.startedAt?.getTime() ?? now);
       } else if (c.state === 'exited') {
@@ -331,118 +238,25 @@ export class PodWorker {
       }
     }
     await this.gcInstances(fresh.containers);
-    await this.writeStatus(fresh.containers, sb, failedMessage);
+    await this.writeStatus(fresh.containers, sb, actions.failedMessage);
 
     // A finished pod gives its address back (the sandbox stays for logs until deletion).
     const phase = this.pod.status?.phase;
     if ((phase === 'Succeeded' || phase === 'Failed') && sb) {
-      for (const c of fresh.containers) if (c.state === 'running') await this.killContainer(c, this.graceSeconds(), 'the pod finished');
+      for (const c of fresh.containers) if (c.state === 'running') await this.killContainer(c, graceSeconds(this.pod), 'the pod finished');
       await this.ctx.runtime.stopPodSandbox(sb.id, 0).catch((e) => this.ctx.log(`pod ${this.key}: stopping sandbox: ${e}`));
     }
   }
 
-  private graceSeconds(): number {
-    return this.pod.metadata?.deletionGracePeriodSeconds ?? this.pod.spec?.terminationGracePeriodSeconds ?? 30;
-  }
-
-  /** Creates the sandbox with /etc/hosts, resolv.conf and hostname files. */
+  /** Creates the sandbox and its hosts/resolv.conf/hostname files; undefined (and a retry) when that fails. */
   private async createSandbox(): Promise<PodSandboxStatus | undefined> {
-    const pod = this.pod;
-    const md = pod.metadata!;
     try {
-      const ports = (pod.spec?.containers ?? []).flatMap((c) => c.ports ?? []).filter((p) => p.hostPort);
-      const hostname = (pod.spec?.hostname ?? md.name!).slice(0, 63);
-      const r = await this.ctx.runtime.runPodSandbox({
-        name: md.name!,
-        namespace: md.namespace ?? 'default',
-        uid: this.uid,
-        hostname,
-        hostNetwork: !!pod.spec?.hostNetwork,
-        labels: { [Labels.podName]: md.name!, [Labels.podNamespace]: md.namespace ?? 'default', [Labels.podUid]: this.uid, [NODE_LABEL]: this.ctx.nodeName },
-        portMappings: ports.map((p) => ({ hostPort: p.hostPort!, containerPort: p.containerPort, protocol: (p.protocol ?? 'TCP').toLowerCase() as 'tcp', hostIP: p.hostIP })),
-      });
-      this.podIP = r.ip;
-      this.writeEtcFiles(hostname, r.ip);
-      return await this.ctx.runtime.podSandboxStatus(r.id);
+      return await setupSandbox(this.ctx, this.pod, this.uid, this.podDir());
     } catch (e) {
       this.event('Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${(e as Error).message}`);
       this.wake(this.ctx.clock.now() + 5000);
       return undefined;
     }
-  }
-
-  private writeEtcFiles(hostname: string, ip: string): void {
-    const pod = this.pod;
-    const dir = this.podDir();
-    mkdirSync(dir, { recursive: true });
-    const domain = this.ctx.clusterDomain;
-    const ns = pod.metadata?.namespace ?? 'default';
-    let hosts: string;
-    if (pod.spec?.hostNetwork) {
-      hosts = existsSync('/etc/hosts') ? readFileSync('/etc/hosts', 'utf8') : '127.0.0.1\tlocalhost\n';
-    } else {
-      const fqdn = pod.spec?.subdomain ? `${hostname}.${pod.spec.subdomain}.${ns}.svc.${domain}\t` : '';
-      hosts = [
-        '# Kubernetes-managed hosts file.',
-        '127.0.0.1\tlocalhost',
-        '::1\tlocalhost ip6-localhost ip6-loopback',
-        'fe00::0\tip6-localnet',
-        'fe00::0\tip6-mcastprefix',
-        'fe00::1\tip6-allnodes',
-        'fe00::2\tip6-allrouters',
-        `${ip}\t${fqdn}${hostname}`,
-        '',
-      ].join('\n');
-    }
-    if (pod.spec?.hostAliases?.length) {
-      hosts += '\n# Entries added by HostAliases.\n';
-      for (const a of pod.spec.hostAliases) hosts += `${a.ip}\t${(a.hostnames ?? []).join('\t')}\n`;
-    }
-    writeFileSync(join(dir, 'etc-hosts'), hosts);
-    writeFileSync(join(dir, 'resolv.conf'), this.resolvConf());
-    writeFileSync(join(dir, 'hostname'), hostname + '\n');
-  }
-
-  /** resolv.conf per dnsPolicy (pkg/kubelet/network/dns). */
-  private resolvConf(): string {
-    const spec: NonNullable<Pod['spec']> = this.pod.spec ?? { containers: [] };
-    const ns = this.pod.metadata?.namespace ?? 'default';
-    const domain = this.ctx.clusterDomain;
-    let policy = spec.dnsPolicy ?? 'ClusterFirst';
-    if (policy === 'ClusterFirst' && spec.hostNetwork) policy = 'Default';
-    if (policy === 'ClusterFirstWithHostNet') policy = 'ClusterFirst';
-    let servers: string[] = [];
-    let searches: string[] = [];
-    let options: string[] = [];
-    const host = () => {
-      const text = existsSync('/etc/resolv.conf') ? readFileSync('/etc/resolv.conf', 'utf8') : '';
-      for (const line of text.split('\n')) {
-        const f = line.trim().split(/\s+/);
-        if (f[0] === 'nameserver' && f[1]) servers.push(f[1]);
-        else if (f[0] === 'search') searches = f.slice(1);
-        else if (f[0] === 'options') options.push(...f.slice(1));
-      }
-    };
-    if (policy === 'ClusterFirst' && this.ctx.clusterDns) {
-      servers = [this.ctx.clusterDns];
-      searches = [`${ns}.svc.${domain}`, `svc.${domain}`, domain];
-      options = ['ndots:5'];
-    } else if (policy !== 'None') host();
-    const dc = spec.dnsConfig;
-    if (dc) {
-      servers = [...servers, ...(dc.nameservers ?? [])].filter((v, i, a) => a.indexOf(v) === i);
-      searches = [...searches, ...(dc.searches ?? [])].filter((v, i, a) => a.indexOf(v) === i);
-      for (const o of dc.options ?? []) {
-        if (!o.name) continue;
-        options = options.filter((x) => x.split(':')[0] !== o.name);
-        options.push(o.value !== undefined ? `${o.name}:${o.value}` : o.name);
-      }
-    }
-    let out = '';
-    for (const s of servers.slice(0, 3)) out += `nameserver ${s}\n`;
-    if (searches.length) out += `search ${searches.slice(0, 32).join(' ')}\n`;
-    if (options.length) out += `options ${options.join(' ')}\n`;
-    return out;
   }
 
   /** Resolves the image, pulling through the hook when it is missing; throws ImagePullError. */
@@ -507,42 +321,12 @@ export class PodWorker {
     let id: string;
     try {
       const layers = await this.ctx.images.unpack(info.digest);
-      const cfg = info.config.config ?? {};
-      const env = await buildEnv(pod, c, await this.ctx.envSources(pod, sb.ip), this.ctx.allocatable());
-      const command = resolveCommand(c, cfg, env);
-      if (!command.length) throw new ContainerConfigError(`no command specified: the image ${c.image} has no Entrypoint or Cmd; set command in the container spec`);
-      const user = resolveUser(pod, c, cfg.User || undefined, (f) => readFromLayers(layers, `etc/${f}`));
-      const mounts = this.mountsFor(c, restartCount);
-      const sc = c.securityContext ?? {};
-      const logDir = join(this.podDir(), 'logs', c.name);
-      mkdirSync(logDir, { recursive: true });
-      id = await this.ctx.runtime.createContainer(sb.id, {
-        name: c.name,
-        image: imageIds(c.image ?? '', info).image,
-        rootfsLayers: layers,
-        command,
-        env: mergeEnv(cfg.Env, env),
-        cwd: c.workingDir || cfg.WorkingDir || undefined,
-        user,
-        mounts,
-        resources: containerResources(c),
-        capabilities: { add: sc.capabilities?.add, drop: sc.capabilities?.drop },
-        privileged: !!sc.privileged,
-        readOnlyRootfs: !!sc.readOnlyRootFilesystem,
-        noNewPrivileges: sc.allowPrivilegeEscalation === false,
-        tty: !!c.tty,
-        stdin: !!c.stdin,
-        etcHostsPath: join(this.podDir(), 'etc-hosts'),
-        resolvConfPath: join(this.podDir(), 'resolv.conf'),
-        hostnamePath: pod.spec?.hostNetwork ? undefined : join(this.podDir(), 'hostname'),
-        stopSignal: cfg.StopSignal,
-        logPath: join(logDir, `${restartCount}.log`),
-        labels: {
-          [Labels.podName]: pod.metadata!.name!, [Labels.podNamespace]: pod.metadata!.namespace ?? 'default', [Labels.podUid]: this.uid,
-          [Labels.containerName]: c.name, [NODE_LABEL]: this.ctx.nodeName,
-        },
-        annotations: { [Labels.restartCount]: String(restartCount), [HASH_ANNOTATION]: containerHash(c), 'io.skiff.init': init ? 'true' : 'false' },
+      const envSources = await this.ctx.envSources(pod, sb.ip);
+      const spec = await generateContainerConfig({
+        pod, uid: this.uid, container: c, init, restartCount, image: info, layers, envSources,
+        nodeAllocatable: this.ctx.allocatable(), volumes: this.mounted ?? new Map(), podDir: this.podDir(), nodeName: this.ctx.nodeName,
       });
+      id = await this.ctx.runtime.createContainer(sb.id, spec);
     } catch (e) {
       const msg = (e as Error).message;
       const reason = e instanceof ContainerConfigError ? 'CreateContainerConfigError' : 'CreateContainerError';
@@ -565,7 +349,7 @@ export class PodWorker {
       if (err) {
         this.event('Warning', 'FailedPostStartHook', `PostStartHook failed: ${err}`);
         const st = await this.ctx.runtime.containerStatus(id);
-        if (st) await this.killContainer(st, this.graceSeconds(), 'FailedPostStartHook', true);
+        if (st) await this.killContainer(st, graceSeconds(this.pod), 'FailedPostStartHook', true);
       }
     }
     return true;
@@ -577,38 +361,11 @@ export class PodWorker {
     return s?.containerID ? s.restartCount + 1 : 0;
   }
 
-  private mountsFor(c: Container, restartCount: number): Mount[] {
-    const mounts: Mount[] = [];
-    const vols = this.mounted ?? new Map<string, MountedVolume>();
-    for (const vm of c.volumeMounts ?? []) {
-      const v = vols.get(vm.name);
-      if (!v) throw new ContainerConfigError(`volume "${vm.name}" of container ${c.name} is not defined in the pod's volumes`);
-      let hostPath = v.hostPath;
-      if (vm.subPath) {
-        if (vm.subPath.split('/').includes('..') || vm.subPath.startsWith('/')) throw new ContainerConfigError(`subPath ${JSON.stringify(vm.subPath)} must be a relative path without '..'`);
-        hostPath = join(hostPath, vm.subPath);
-        if (!existsSync(hostPath)) mkdirSync(hostPath, { recursive: true, mode: 0o777 });
-      }
-      const propagation = vm.mountPropagation === 'Bidirectional' ? 'rshared' : vm.mountPropagation === 'HostToContainer' ? 'rslave' : 'private';
-      mounts.push({ containerPath: vm.mountPath, hostPath, readOnly: !!vm.readOnly || (v.readOnly && !vm.subPath ? true : !!vm.readOnly), propagation: propagation as Mount['propagation'] });
-    }
-    // Termination message file (terminationMessagePath, default /dev/termination-log).
-    const tmp = c.terminationMessagePath ?? '/dev/termination-log';
-    if (tmp) {
-      const dir = join(this.podDir(), 'containers', c.name);
-      mkdirSync(dir, { recursive: true });
-      const file = join(dir, `${restartCount}-termination-log`);
-      closeSync(openSync(file, 'a', 0o666));
-      mounts.push({ containerPath: tmp, hostPath: file });
-    }
-    return mounts;
-  }
-
   private readTerminationMessage(c: ContainerStatus, spec: Container | undefined): void {
     const rc = c.annotations[Labels.restartCount] ?? '0';
     let msg = '';
     try {
-      msg = readFileSync(join(this.podDir(), 'containers', c.labels[Labels.containerName] ?? c.name, `${rc}-termination-log`), 'utf8').slice(0, 4096);
+      msg = readFileSync(terminationLogPath(this.podDir(), instanceName(c), rc), 'utf8').slice(0, 4096);
     } catch {
       msg = '';
     }
@@ -629,7 +386,7 @@ export class PodWorker {
     if (!h) return undefined;
     try {
       if (h.exec) {
-        const r = await this.ctx.runtime.execSync(id, h.exec.command ?? [], which === 'preStop' ? this.graceSeconds() : 30);
+        const r = await this.ctx.runtime.execSync(id, h.exec.command ?? [], which === 'preStop' ? graceSeconds(this.pod) : 30);
         if (r.exitCode !== 0) return `command '${(h.exec.command ?? []).join(' ')}' exited with ${r.exitCode}: ${Buffer.concat([r.stdout, r.stderr]).toString().trim()}`;
         return undefined;
       }
@@ -674,19 +431,14 @@ export class PodWorker {
     const name = st.labels[Labels.containerName] ?? st.name;
     this.event('Normal', 'Killing', `Container ${name} failed ${type} probe, will be restarted`);
     void output;
-    await this.killContainer(st, this.graceSeconds(), `${type} probe failed`);
+    await this.killContainer(st, graceSeconds(this.pod), `${type} probe failed`);
     this.trigger();
   }
 
   /** Keeps the newest two instances per container name (current + previous, for `logs --previous`). */
   private async gcInstances(containers: ContainerStatus[]): Promise<void> {
-    const byName = new Map<string, ContainerStatus[]>();
-    for (const c of containers) {
-      const n = c.labels[Labels.containerName] ?? c.name;
-      byName.set(n, [...(byName.get(n) ?? []), c]);
-    }
-    for (const list of byName.values()) {
-      for (const old of sortInstances(list).slice(2)) {
+    for (const list of instancesByName(containers).values()) {
+      for (const old of list.slice(2)) {
         if (old.state === 'running') continue;
         await this.ctx.runtime.removeContainer(old.id).catch(() => {});
         rmSync(old.logPath, { force: true });
@@ -698,7 +450,7 @@ export class PodWorker {
   private views(containers: ContainerStatus[], specs: Container[]): Map<string, ContainerView> {
     const out = new Map<string, ContainerView>();
     for (const c of specs) {
-      const instances = sortInstances(containers.filter((x) => (x.labels[Labels.containerName] ?? x.name) === c.name)).slice(0, 2);
+      const instances = sortInstances(containers.filter((x) => instanceName(x) === c.name)).slice(0, 2);
       const cur = instances[0];
       const probe = cur ? this.ctx.probes.state(cur.id) : { ready: false, started: false };
       const info = this.ctx.images.resolve(c.image ?? '');
@@ -757,19 +509,14 @@ export class PodWorker {
   /** Graceful termination, then the final delete (syncTerminatingPod + the status manager's delete). */
   private async terminate(): Promise<void> {
     const pod = this.pod;
-    const grace = this.graceSeconds();
     this.terminationStart ??= this.ctx.clock.now();
     const { sandboxes, containers } = await this.runtimeState();
-    const running = containers.filter((c) => c.state === 'running');
-    const left = Math.max(0, grace - Math.floor((this.ctx.clock.now() - this.terminationStart) / 1000));
-    const sidecars = new Set((pod.spec?.initContainers ?? []).filter((c) => c.restartPolicy === 'Always').map((c) => c.name));
-    const main = running.filter((c) => !sidecars.has(c.labels[Labels.containerName] ?? ''));
-    const side = running.filter((c) => sidecars.has(c.labels[Labels.containerName] ?? ''));
-    for (const group of [main, side]) {
+    const plan = computeTermination(pod, containers, this.ctx.clock.now() - this.terminationStart);
+    for (const group of plan.groups) {
       await Promise.all(
         group.map((c) => {
-          this.event('Normal', 'Killing', `Stopping container ${c.labels[Labels.containerName] ?? c.name}`);
-          return this.killContainer(c, left, 'pod deleted');
+          this.event('Normal', 'Killing', `Stopping container ${instanceName(c)}`);
+          return this.killContainer(c, plan.graceSeconds, 'pod deleted');
         }),
       );
     }
@@ -813,16 +560,4 @@ export async function removePodResources(ctx: Pick<PodWorkerContext, 'runtime' |
   await ctx.volumes.teardown(uid);
   ctx.backoff.forgetPrefix(`${uid}/`);
   ctx.imageBackoff.forgetPrefix(`${uid}/`);
-}
-
-/** Reads a file from the top-most layer that has it (the image's /etc/passwd, /etc/group). */
-function readFromLayers(layers: string[], rel: string): string {
-  for (const l of [...layers].reverse()) {
-    try {
-      return readFileSync(join(l, rel), 'utf8');
-    } catch {
-      /* next layer */
-    }
-  }
-  return '';
 }

@@ -4,11 +4,11 @@
  * CNI IPAM state, nftables tables named by the prefix — and the pod/runtime directories.
  * Images stay (they are data, not state). Safe to run twice and after a crash.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CniNetwork } from '../network/cni.js';
 import { RuncRuntime } from '../runtime/runc.js';
+import { runSync } from '../util/exec.js';
 import { mountsUnder } from './volumes.js';
 
 /** What an agent records about its naming (`<dataDir>/agent.json`), so reset finds it again. */
@@ -40,9 +40,10 @@ export interface ResetOptions {
   log?: (line: string) => void;
 }
 
-function run(cmd: string, args: string[]): { code: number; out: string; err: string } {
-  const r = spawnSync(cmd, args, { encoding: 'utf8' });
-  return { code: r.status ?? 1, out: r.stdout ?? '', err: r.stderr ?? '' };
+/** Runs a host command to completion; reset carries on whatever it answers. */
+function run(cmd: string, args: string[]): { code: number; out: string } {
+  const r = runSync(cmd, args);
+  return { code: r.code, out: r.stdout.toString() };
 }
 
 /** Removes every trace of the node agent of `dataDir` from the host. */

@@ -9,11 +9,11 @@
  * writes a new directory and renames a fresh symlink over `..data`, so a reader inside the
  * container sees either the old or the new set of files, never a mix.
  */
-import { spawn } from 'node:child_process';
 import { chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync, chmodSync, statSync, closeSync, openSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 import type { ConfigMap, KeyToPath, Pod, Secret, Volume } from 'kubernetes-types/core/v1.js';
 import { Quantity } from '../api/quantity.js';
+import { CommandError, run, runOrThrow } from '../util/exec.js';
 import { formatMap, podFieldValue, resourceFieldValue, secretData } from './container-spec.js';
 
 /** A volume could not be set up; the message names the volume and what is missing. */
@@ -45,16 +45,6 @@ export interface PayloadFile {
   mode: number;
 }
 
-function runCmd(cmd: string, args: string[]): Promise<{ code: number; err: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    c.stderr.on('data', (d) => (err += d));
-    c.on('error', (e) => resolve({ code: 1, err: e.message }));
-    c.on('close', (code) => resolve({ code: code ?? 1, err }));
-  });
-}
-
 /** Mount points at or below `dir`, deepest first (from /proc/self/mountinfo). */
 export function mountsUnder(dir: string): string[] {
   try {
@@ -72,8 +62,9 @@ export function mountsUnder(dir: string): string[] {
 /** Unmounts everything at or under `dir` (lazily when busy). */
 export async function unmountAll(dir: string): Promise<void> {
   for (const m of mountsUnder(dir)) {
-    const r = await runCmd('umount', [m]);
-    if (r.code !== 0) await runCmd('umount', ['-l', m]);
+    // A umount that cannot even start counts as failed: the lazy one is the fallback either way.
+    const r = await run('umount', [m]).catch(() => undefined);
+    if (r?.code !== 0) await run('umount', ['-l', m]).catch(() => undefined);
   }
 }
 
@@ -230,8 +221,12 @@ export class VolumeManager {
         if (v.emptyDir.medium === 'Memory' && !mountsUnder(dir).includes(dir)) {
           const opts = ['nosuid', 'nodev', 'mode=1777'];
           if (v.emptyDir.sizeLimit) opts.push(`size=${Quantity.parse(v.emptyDir.sizeLimit).value()}`);
-          const r = await runCmd('mount', ['-t', 'tmpfs', '-o', opts.join(','), 'tmpfs', dir]);
-          if (r.code !== 0) throw new VolumeError(`volume ${JSON.stringify(v.name)}: mounting tmpfs failed: ${r.err.trim()}`);
+          try {
+            await runOrThrow('mount', ['-t', 'tmpfs', '-o', opts.join(','), 'tmpfs', dir]);
+          } catch (e) {
+            const why = e instanceof CommandError ? e.result.stderr.toString().trim() : (e as Error).message;
+            throw new VolumeError(`volume ${JSON.stringify(v.name)}: mounting tmpfs failed: ${why}`);
+          }
         }
         out.set(v.name, { hostPath: dir, readOnly: false });
         continue;
