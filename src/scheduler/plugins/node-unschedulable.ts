@@ -1,9 +1,9 @@
 /** NodeUnschedulable: cordoned nodes (spec.unschedulable) only take pods tolerating node.kubernetes.io/unschedulable:NoSchedule. */
 import type { Pod } from 'kubernetes-types/core/v1.js';
+import { tolerationsTolerateTaint } from '../../api/scheduling/taints.js';
 import { ActionType, Status, type EnqueueExtensions, type FilterPlugin, type Result } from '../framework.js';
 import type { NodeInfo, PodInfo } from '../node-info.js';
 import { asNode } from './helpers.js';
-import { tolerationsTolerateTaint } from './taint-toleration.js';
 
 export const NAME = 'NodeUnschedulable';
 export const ERR_REASON_UNKNOWN_CONDITION = 'node(s) had unknown conditions';
