@@ -25,7 +25,7 @@ import {
   type ScorePlugin,
 } from '../framework.js';
 import type { NodeInfo, PodInfo } from '../node-info.js';
-import { asNode, defaultNormalizeScore } from './helpers.js';
+import { defaultNormalizeScore, onNodeChange } from './helpers.js';
 
 export const NAME = 'NodeAffinity';
 /** Upstream ErrReasonPod. */
@@ -103,16 +103,7 @@ export class NodeAffinity implements PreFilterPlugin, FilterPlugin, PreScorePlug
   }
 
   eventsToRegister() {
-    return [
-      {
-        event: { resource: 'Node' as const, action: ActionType.Add | ActionType.UpdateNodeLabel },
-        hint: (pod: Pod, _old: unknown, obj: unknown) => {
-          const node = asNode(obj);
-          if (!node) return 'Queue' as const;
-          return podMatchesNodeSelectorAndAffinity(pod, nodeView(node)) ? ('Queue' as const) : ('QueueSkip' as const);
-        },
-      },
-    ];
+    return onNodeChange(ActionType.Add | ActionType.UpdateNodeLabel, (pod, node) => podMatchesNodeSelectorAndAffinity(pod, nodeView(node)));
   }
 }
 

@@ -2,7 +2,7 @@
  * TaintToleration: NoSchedule/NoExecute taints a pod does not tolerate rule a node out;
  * PreferNoSchedule taints it does not tolerate lower the node's score.
  */
-import type { Pod, Taint, Toleration } from 'kubernetes-types/core/v1.js';
+import type { Taint, Toleration } from 'kubernetes-types/core/v1.js';
 import { findMatchingUntoleratedTaint, isHardTaint, tolerationsTolerateTaint } from '../../api/scheduling/taints.js';
 import {
   ActionType,
@@ -17,7 +17,7 @@ import {
   type StateData,
 } from '../framework.js';
 import type { NodeInfo, PodInfo } from '../node-info.js';
-import { asNode, defaultNormalizeScore } from './helpers.js';
+import { defaultNormalizeScore, onNodeChange } from './helpers.js';
 
 export const NAME = 'TaintToleration';
 
@@ -74,16 +74,7 @@ export class TaintToleration implements FilterPlugin, PreScorePlugin, ScorePlugi
   }
 
   eventsToRegister() {
-    return [
-      {
-        event: { resource: 'Node' as const, action: ActionType.Add | ActionType.UpdateNodeTaint },
-        hint: (pod: Pod, _old: unknown, obj: unknown) => {
-          const node = asNode(obj);
-          if (!node) return 'Queue' as const;
-          return findMatchingUntoleratedTaint(node.spec?.taints ?? [], pod.spec?.tolerations, isHardTaint) ? ('QueueSkip' as const) : ('Queue' as const);
-        },
-      },
-    ];
+    return onNodeChange(ActionType.Add | ActionType.UpdateNodeTaint, (pod, node) => !findMatchingUntoleratedTaint(node.spec?.taints ?? [], pod.spec?.tolerations, isHardTaint));
   }
 }
 
