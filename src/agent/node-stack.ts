@@ -15,7 +15,7 @@ import { ClusterDns } from '../network/dns.js';
 import { ServiceProxy } from '../network/proxy.js';
 import { pullImage } from '../image/registry/client.js';
 import { ImageStore } from '../image/store.js';
-import { parseCidr, ipToString, nthAddress } from '../apiserver/admission/service-ips.js';
+import { parseCidr, ipToString, nthAddress } from '../api/cidr.js';
 import { Agent, type AgentOptions } from './agent.js';
 
 type Obj = Record<string, any>;

@@ -17,7 +17,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { closeSync, openSync, readSync, writeSync, constants, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { ensurePki } from '../apiserver/pki.js';
+import { DAY_MS, ensureSelfSignedServingCert } from '../client/cert.js';
 import type { Runtime } from '../runtime/types.js';
 import { formatLine, parseCriLine, streamLog } from './logs.js';
 
@@ -55,7 +55,7 @@ export interface AgentServerOptions {
   host: string;
   /** 0 = pick a free port. */
   port: number;
-  /** Where the self-signed certificate lives (`<dataDir>/agent-pki`). */
+  /** Where its self-signed serving certificate lives (`<dataDir>/agent-pki`). */
   pkiDir: string;
   authToken: string;
   backend: StreamBackend;
@@ -79,7 +79,8 @@ export class AgentServer {
   private wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, handleProtocols: (protocols) => this.pickProtocol(protocols) });
   private sockets = new Set<Duplex>();
 
-  private constructor(private readonly server: https.Server, readonly host: string, readonly port: number, readonly caCertPem: string, private readonly o: AgentServerOptions) {}
+  /** `certPem`: the self-signed serving certificate, which is also what a client pins to trust it. */
+  private constructor(private readonly server: https.Server, readonly host: string, readonly port: number, readonly certPem: string, private readonly o: AgentServerOptions) {}
 
   /** `https://host:port`. */
   get url(): string {
@@ -87,15 +88,16 @@ export class AgentServer {
   }
 
   static async start(o: AgentServerOptions): Promise<AgentServer> {
-    const pki = await ensurePki(o.pkiDir, { hosts: [o.host, '127.0.0.1', 'localhost'] });
-    const server = https.createServer({ cert: pki.servingCertPem, key: pki.servingKeyPem });
+    // Only a serving certificate: the agent is no CA and signs nothing (as a kubelet without a signed certificate).
+    const tls = await ensureSelfSignedServingCert(o.pkiDir, { name: 'agent', commonName: 'skiff-agent', hosts: [o.host, '127.0.0.1', 'localhost'], lifetimeMs: 365 * DAY_MS });
+    const server = https.createServer({ cert: tls.certPem, key: tls.keyPem });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(o.port, o.host, () => resolve());
     });
     const addr = server.address();
     const port = typeof addr === 'object' && addr ? addr.port : o.port;
-    const s = new AgentServer(server, o.host, port, pki.caCertPem, o);
+    const s = new AgentServer(server, o.host, port, tls.certPem, o);
     server.on('request', (req, res) => void s.onRequest(req, res));
     server.on('upgrade', (req, socket, head) => void s.onUpgrade(req, socket, head));
     server.on('connection', (sock) => {

@@ -1,23 +1,14 @@
 /**
  * The cluster's key material, kept in one directory (`<data-dir>/pki`): a CA, the API server's
  * serving certificate, the admin bearer token and the service-account token signing key.
+ * The certificate primitives themselves are client/cert.ts, which the node agent uses too.
  * Created on first start and only read afterwards, so restarts stay fast and clients keep
  * trusting the same CA.
  */
-import {
-  createHash,
-  createPrivateKey,
-  createPublicKey,
-  generateKeyPairSync,
-  randomBytes,
-  randomUUID,
-  webcrypto,
-  X509Certificate as NodeX509Certificate,
-  type KeyObject,
-} from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
-import { isIP } from 'node:net';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { certUsable, createSelfSignedCa, createServingCert, DAY_MS, normalizeHosts, readIfExists, writeAtomic, writeSecret } from '../client/cert.js';
 
 /** Everything the API server needs from the PKI directory. */
 export interface Pki {
@@ -61,7 +52,6 @@ const FILES = {
   saPub: 'sa.pub',
 } as const;
 
-const DAY_MS = 24 * 3600 * 1000;
 const CA_LIFETIME_MS = 3650 * DAY_MS;
 const SERVING_LIFETIME_MS = 365 * DAY_MS;
 // Renew the serving certificate well before clients would start refusing it.
@@ -74,13 +64,13 @@ const SERVING_RENEW_BEFORE_MS = 30 * DAY_MS;
 export async function ensurePki(dir: string, opts: EnsurePkiOptions): Promise<Pki> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const path = (f: string) => join(dir, f);
-  const hosts = normalizeHosts(opts.hosts);
+  const hosts = normalizeHosts([...DEFAULT_SERVING_HOSTS, ...opts.hosts]);
 
   let caCertPem = readIfExists(path(FILES.caCert));
   let caKeyPem = readIfExists(path(FILES.caKey));
   let caRenewed = false;
   if (!caCertPem || !caKeyPem) {
-    ({ certPem: caCertPem, keyPem: caKeyPem } = await createCa());
+    ({ certPem: caCertPem, keyPem: caKeyPem } = await createSelfSignedCa('skiff-ca', CA_LIFETIME_MS));
     writeSecret(path(FILES.caKey), caKeyPem);
     writeAtomic(path(FILES.caCert), caCertPem, 0o644);
     caRenewed = true;
@@ -89,8 +79,13 @@ export async function ensurePki(dir: string, opts: EnsurePkiOptions): Promise<Pk
   let servingCertPem = readIfExists(path(FILES.servingCert));
   let servingKeyPem = readIfExists(path(FILES.servingKey));
   const storedHosts = readIfExists(path(FILES.servingHosts));
-  if (caRenewed || !servingCertPem || !servingKeyPem || storedHosts !== hosts.join('\n') || !servingCertUsable(servingCertPem, caCertPem)) {
-    ({ certPem: servingCertPem, keyPem: servingKeyPem } = await createServingCert(caCertPem, caKeyPem, hosts));
+  if (caRenewed || !servingCertPem || !servingKeyPem || storedHosts !== hosts.join('\n') || !certUsable(servingCertPem, caCertPem, SERVING_RENEW_BEFORE_MS)) {
+    ({ certPem: servingCertPem, keyPem: servingKeyPem } = await createServingCert({
+      commonName: 'kube-apiserver',
+      hosts,
+      lifetimeMs: SERVING_LIFETIME_MS,
+      issuer: { certPem: caCertPem, keyPem: caKeyPem },
+    }));
     writeSecret(path(FILES.servingKey), servingKeyPem);
     writeAtomic(path(FILES.servingCert), servingCertPem, 0o644);
     writeAtomic(path(FILES.servingHosts), hosts.join('\n'), 0o644);
@@ -120,112 +115,6 @@ export async function ensurePki(dir: string, opts: EnsurePkiOptions): Promise<Pk
     saPrivateKey: createPrivateKey(saKeyPem),
     saPublicKey: createPublicKey(saPubPem),
   };
-}
-
-/** The default names plus `extra`, deduplicated and sorted so the list compares stably. */
-export function normalizeHosts(extra: readonly string[]): string[] {
-  const set = new Set<string>();
-  for (const h of [...DEFAULT_SERVING_HOSTS, ...extra]) {
-    const t = h.trim().toLowerCase();
-    if (t) set.add(t);
-  }
-  return [...set].sort();
-}
-
-function readIfExists(file: string): string | undefined {
-  return existsSync(file) ? readFileSync(file, 'utf8') : undefined;
-}
-
-/** Writes via a temp file and rename, so a crash never leaves half a key behind. */
-function writeAtomic(file: string, data: string, mode: number): void {
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  writeFileSync(tmp, data, { mode });
-  renameSync(tmp, file);
-}
-
-function writeSecret(file: string, data: string): void {
-  writeAtomic(file, data, 0o600);
-}
-
-function servingCertUsable(certPem: string, caPem: string): boolean {
-  try {
-    const cert = new NodeX509Certificate(certPem);
-    const ca = new NodeX509Certificate(caPem);
-    if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) return false;
-    return Date.parse(cert.validTo) - Date.now() > SERVING_RENEW_BEFORE_MS;
-  } catch {
-    return false;
-  }
-}
-
-// @peculiar/x509 takes ~0.4 s to load, so it is imported only when a certificate is issued.
-async function x509lib() {
-  const x509 = await import('@peculiar/x509');
-  x509.cryptoProvider.set(webcrypto as unknown as Crypto);
-  return x509;
-}
-
-const EC_ALG = { name: 'ECDSA', namedCurve: 'P-256' } as const;
-const SIGN_ALG = { name: 'ECDSA', hash: 'SHA-256' } as const;
-
-function serial(): string {
-  // Positive, 16 bytes: the top bit cleared so DER does not read it as negative.
-  const b = randomBytes(16);
-  b[0] = b[0]! & 0x7f;
-  return b.toString('hex');
-}
-
-async function keyPem(key: CryptoKey): Promise<string> {
-  const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key));
-  return `-----BEGIN PRIVATE KEY-----\n${der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n?$/, '\n')}-----END PRIVATE KEY-----\n`;
-}
-
-async function createCa(): Promise<{ certPem: string; keyPem: string }> {
-  const x509 = await x509lib();
-  const keys = (await webcrypto.subtle.generateKey(EC_ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
-  const now = Date.now();
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: serial(),
-    name: 'CN=skiff-ca',
-    notBefore: new Date(now - 60_000),
-    notAfter: new Date(now + CA_LIFETIME_MS),
-    keys,
-    signingAlgorithm: SIGN_ALG,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-    ],
-  });
-  return { certPem: cert.toString('pem') + '\n', keyPem: await keyPem(keys.privateKey) };
-}
-
-async function createServingCert(caCertPem: string, caKeyPem: string, hosts: string[]): Promise<{ certPem: string; keyPem: string }> {
-  const x509 = await x509lib();
-  const ca = new x509.X509Certificate(caCertPem);
-  const caKeyDer = createPrivateKey(caKeyPem).export({ type: 'pkcs8', format: 'der' });
-  const caKey = await webcrypto.subtle.importKey('pkcs8', caKeyDer, EC_ALG, false, ['sign']);
-  const keys = (await webcrypto.subtle.generateKey(EC_ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
-  const now = Date.now();
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: serial(),
-    subject: 'CN=kube-apiserver',
-    issuer: ca.subject,
-    notBefore: new Date(now - 60_000),
-    notAfter: new Date(now + SERVING_LIFETIME_MS),
-    publicKey: keys.publicKey,
-    signingKey: caKey,
-    signingAlgorithm: SIGN_ALG,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension(hosts.map((h) => ({ type: isIP(h) ? 'ip' as const : 'dns' as const, value: h }))),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-      await x509.AuthorityKeyIdentifierExtension.create(ca.publicKey),
-    ],
-  });
-  return { certPem: cert.toString('pem') + '\n', keyPem: await keyPem(keys.privateKey) };
 }
 
 // ---------------------------------------------------------------------------

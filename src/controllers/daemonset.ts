@@ -17,8 +17,8 @@ import { selectorFromLabelSelector } from '../api/labels.js';
 import { keyOf, splitKey, INDEX_OWNER_UID, type Informer } from '../client/informer.js';
 import { CONTROLLER_REVISIONS, DAEMONSETS, NODES, PODS } from '../client/resources.js';
 import type { KObject } from '../client/types.js';
-import { podMatchesNodeSelectorAndAffinity } from '../scheduler/plugins/node-affinity.js';
-import { tolerationsTolerateTaint } from '../scheduler/plugins/taint-toleration.js';
+import { nodeView, podMatchesNodeSelectorAndAffinity } from '../api/scheduling/node-affinity.js';
+import { tolerationsTolerateTaint } from '../api/scheduling/taints.js';
 import { QueueController, type ReconcileResult } from './base.js';
 import { Expectations } from './expectations.js';
 import type { Controller, ControllerContext } from './types.js';
@@ -66,7 +66,7 @@ export function templateHash(template: unknown, collisionCount = 0): string {
 export function nodeShouldRunDaemonPod(node: Node, ds: DaemonSet, probe?: Pod): { shouldRun: boolean; shouldContinueRunning: boolean } {
   const pod: Pod = probe ?? { spec: { ...(ds.spec?.template?.spec ?? { containers: [] }) } };
   const no = { shouldRun: false, shouldContinueRunning: false };
-  if (!podMatchesNodeSelectorAndAffinity(pod, { name: node.metadata!.name!, labels: node.metadata?.labels ?? {} })) return no;
+  if (!podMatchesNodeSelectorAndAffinity(pod, nodeView(node))) return no;
   const tolerations = withDefaultTolerations(pod.spec?.tolerations, !!pod.spec?.hostNetwork);
   let shouldRun = true;
   for (const taint of node.spec?.taints ?? []) {

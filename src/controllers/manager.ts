@@ -21,7 +21,7 @@ import { newServiceAccountController } from './service-account.js';
 import { newEndpointsController } from './endpoints.js';
 import { newEndpointSliceController } from './endpointslice.js';
 import { newRootCaController } from './root-ca.js';
-import { newLoadBalancerController } from '../network/loadbalancer.js';
+import { newLoadBalancerController } from './service-lb.js';
 import { newJobController } from './job.js';
 import { newHorizontalPodAutoscalerController } from './hpa.js';
 import { newCronJobController } from './cronjob.js';

@@ -3,6 +3,7 @@
  * Allocation state is the set of Services in the watch cache plus recent reservations not
  * yet visible there, so a deleted Service frees its addresses with no extra bookkeeping.
  */
+import { ipToNumber, ipToString, parseCidr } from '../../api/cidr.js';
 import { fieldErrors, invalid } from '../../api/errors.js';
 import type { KObject, ResourceDef } from '../../api/registry.js';
 import type { AdmissionPlugin } from '../objects.js';
@@ -14,30 +15,6 @@ export interface ServiceIpOptions {
   /** IPv4 CIDR for ClusterIPs, e.g. 10.43.0.0/16. */
   serviceCidr: string;
   nodePortRange?: [number, number];
-}
-
-export function parseCidr(cidr: string): { base: number; size: number; prefix: number } {
-  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(cidr);
-  if (!m) throw new Error(`invalid IPv4 CIDR ${JSON.stringify(cidr)}`);
-  const prefix = Number(m[5]);
-  const ip = ((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0;
-  const size = 2 ** (32 - prefix);
-  return { base: (ip & ~(size - 1)) >>> 0, size, prefix };
-}
-
-export function ipToString(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
-}
-
-export function ipToNumber(s: string): number | undefined {
-  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(s);
-  if (!m || m.slice(1).some((x) => Number(x) > 255)) return undefined;
-  return ((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0;
-}
-
-/** The n-th address of a CIDR (1 = the first usable), e.g. 10.43.0.1 for the kubernetes Service. */
-export function nthAddress(cidr: string, n: number): string {
-  return ipToString(parseCidr(cidr).base + n);
 }
 
 export function serviceIpAdmission(cache: WatchCache, servicesDef: ResourceDef, opts: ServiceIpOptions): AdmissionPlugin {

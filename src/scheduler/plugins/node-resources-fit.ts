@@ -3,7 +3,7 @@
  * ephemeral-storage, extended resources) and a free pod slot. Scoring follows the
  * configured strategy; the default, LeastAllocated, favours emptier nodes.
  */
-import type { Node, Pod } from 'kubernetes-types/core/v1.js';
+import type { Pod } from 'kubernetes-types/core/v1.js';
 import {
   ActionType,
   Code,
@@ -17,7 +17,7 @@ import {
   type ScorePlugin,
 } from '../framework.js';
 import { PodInfo, Resource, type NodeInfo } from '../node-info.js';
-import { asNode, asPod } from './helpers.js';
+import { asPod, nodeEventHint, queueIf } from './helpers.js';
 
 export const NAME = 'NodeResourcesFit';
 
@@ -32,6 +32,17 @@ export interface InsufficientResource {
   unresolvable: boolean;
 }
 
+/** The resources every Resource counts in a field of its own, in upstream's order. */
+const BUILTIN_RESOURCES = [
+  ['cpu', 'milliCPU'],
+  ['memory', 'memory'],
+  ['ephemeral-storage', 'ephemeralStorage'],
+] as const;
+
+function insufficient(resourceName: string, requested: number, used: number, capacity: number): InsufficientResource {
+  return { resourceName, reason: `Insufficient ${resourceName}`, requested, used, capacity, unresolvable: requested > capacity };
+}
+
 /** Upstream fitsRequest: every resource the node lacks, in upstream's order. */
 export function fitsRequest(podRequest: Resource, nodeInfo: NodeInfo): InsufficientResource[] {
   const out: InsufficientResource[] = [];
@@ -44,44 +55,16 @@ export function fitsRequest(podRequest: Resource, nodeInfo: NodeInfo): Insuffici
   if (podRequest.milliCPU === 0 && podRequest.memory === 0 && podRequest.ephemeralStorage === 0 && (!podRequest.scalar || podRequest.scalar.size === 0)) {
     return out;
   }
-  if (podRequest.milliCPU > 0 && podRequest.milliCPU > alloc.milliCPU - used.milliCPU) {
-    out.push({
-      resourceName: 'cpu',
-      reason: 'Insufficient cpu',
-      requested: podRequest.milliCPU,
-      used: used.milliCPU,
-      capacity: alloc.milliCPU,
-      unresolvable: podRequest.milliCPU > alloc.milliCPU,
-    });
-  }
-  if (podRequest.memory > 0 && podRequest.memory > alloc.memory - used.memory) {
-    out.push({
-      resourceName: 'memory',
-      reason: 'Insufficient memory',
-      requested: podRequest.memory,
-      used: used.memory,
-      capacity: alloc.memory,
-      unresolvable: podRequest.memory > alloc.memory,
-    });
-  }
-  if (podRequest.ephemeralStorage > 0 && podRequest.ephemeralStorage > alloc.ephemeralStorage - used.ephemeralStorage) {
-    out.push({
-      resourceName: 'ephemeral-storage',
-      reason: 'Insufficient ephemeral-storage',
-      requested: podRequest.ephemeralStorage,
-      used: used.ephemeralStorage,
-      capacity: alloc.ephemeralStorage,
-      unresolvable: podRequest.ephemeralStorage > alloc.ephemeralStorage,
-    });
+  for (const [resourceName, field] of BUILTIN_RESOURCES) {
+    const q = podRequest[field];
+    if (q > 0 && q > alloc[field] - used[field]) out.push(insufficient(resourceName, q, used[field], alloc[field]));
   }
   if (podRequest.scalar) {
     for (const [name, q] of podRequest.scalar) {
       if (q === 0) continue;
       const a = alloc.scalar?.get(name) ?? 0;
       const u = used.scalar?.get(name) ?? 0;
-      if (q > a - u) {
-        out.push({ resourceName: name, reason: `Insufficient ${name}`, requested: q, used: u, capacity: a, unresolvable: q > a });
-      }
+      if (q > a - u) out.push(insufficient(name, q, u, a));
     }
   }
   return out;
@@ -218,21 +201,19 @@ export class NodeResourcesFit implements FilterPlugin, PreScorePlugin, ScorePlug
         event: { resource: 'Pod' as const, action: ActionType.Delete | ActionType.UpdatePodScaleDown },
         hint: (_pod: Pod, old: unknown) => {
           const gone = asPod(old);
-          return !gone || gone.spec?.nodeName ? ('Queue' as const) : ('QueueSkip' as const);
+          return queueIf(!gone || !!gone.spec?.nodeName);
         },
       },
       {
         event: { resource: 'Node' as const, action: ActionType.Add | ActionType.UpdateNodeAllocatable },
-        hint: (pod: Pod, _old: unknown, obj: unknown) => {
-          const node: Node | undefined = asNode(obj);
-          if (!node) return 'Queue' as const;
-          // Only a node big enough for the pod when empty can help.
+        // Only a node big enough for the pod when empty can help.
+        hint: nodeEventHint((pod, node) => {
           const alloc = Resource.fromList(node.status?.allocatable ?? node.status?.capacity);
           const req = PodInfo.of(pod).request;
-          if (req.milliCPU > alloc.milliCPU || req.memory > alloc.memory || req.ephemeralStorage > alloc.ephemeralStorage) return 'QueueSkip' as const;
-          if (req.scalar) for (const [k, v] of req.scalar) if (v > (alloc.scalar?.get(k) ?? 0)) return 'QueueSkip' as const;
-          return 'Queue' as const;
-        },
+          if (req.milliCPU > alloc.milliCPU || req.memory > alloc.memory || req.ephemeralStorage > alloc.ephemeralStorage) return false;
+          if (req.scalar) for (const [k, v] of req.scalar) if (v > (alloc.scalar?.get(k) ?? 0)) return false;
+          return true;
+        }),
       },
     ];
   }

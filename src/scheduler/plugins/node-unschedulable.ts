@@ -1,9 +1,8 @@
 /** NodeUnschedulable: cordoned nodes (spec.unschedulable) only take pods tolerating node.kubernetes.io/unschedulable:NoSchedule. */
-import type { Pod } from 'kubernetes-types/core/v1.js';
+import { tolerationsTolerateTaint } from '../../api/scheduling/taints.js';
 import { ActionType, Status, type EnqueueExtensions, type FilterPlugin, type Result } from '../framework.js';
 import type { NodeInfo, PodInfo } from '../node-info.js';
-import { asNode } from './helpers.js';
-import { tolerationsTolerateTaint } from './taint-toleration.js';
+import { onNodeChange } from './helpers.js';
 
 export const NAME = 'NodeUnschedulable';
 export const ERR_REASON_UNKNOWN_CONDITION = 'node(s) had unknown conditions';
@@ -24,12 +23,7 @@ export class NodeUnschedulable implements FilterPlugin, EnqueueExtensions {
   }
 
   eventsToRegister() {
-    return [
-      {
-        event: { resource: 'Node' as const, action: ActionType.Add | ActionType.UpdateNodeTaint },
-        hint: (_pod: Pod, _old: unknown, obj: unknown) => (asNode(obj)?.spec?.unschedulable ? ('QueueSkip' as const) : ('Queue' as const)),
-      },
-    ];
+    return onNodeChange(ActionType.Add | ActionType.UpdateNodeTaint, (_pod, node) => !node.spec?.unschedulable);
   }
 }
 

@@ -6,6 +6,8 @@
  */
 import type { Pod, TopologySpreadConstraint } from 'kubernetes-types/core/v1.js';
 import { newRequirement, selectorFromLabelSelector, selectorFromRequirements, type Selector } from '../../api/labels.js';
+import { podMatchesNodeSelectorAndAffinity } from '../../api/scheduling/node-affinity.js';
+import { findMatchingUntoleratedTaint, isHardTaint } from '../../api/scheduling/taints.js';
 import {
   ActionType,
   MAX_NODE_SCORE,
@@ -23,8 +25,6 @@ import {
 } from '../framework.js';
 import { PodInfo, type NodeInfo } from '../node-info.js';
 import { asPod } from './helpers.js';
-import { podMatchesNodeSelectorAndAffinity } from './node-affinity.js';
-import { findMatchingUntoleratedTaint } from './taint-toleration.js';
 
 export const NAME = 'PodTopologySpread';
 export const ERR_REASON_CONSTRAINTS_NOT_MATCH = "node(s) didn't match pod topology spread constraints";
@@ -89,8 +89,6 @@ function hasAllKeys(labels: Record<string, string>, cs: readonly Constraint[]): 
   for (const c of cs) if (labels[c.topologyKey] === undefined) return false;
   return true;
 }
-
-const isHardTaint = (t: { effect: string }) => t.effect === 'NoSchedule' || t.effect === 'NoExecute';
 
 /** Upstream matchNodeInclusionPolicies. */
 function nodeIncluded(c: Constraint, pod: Pod, ni: NodeInfo): boolean {

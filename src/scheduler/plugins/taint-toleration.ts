@@ -3,6 +3,7 @@
  * PreferNoSchedule taints it does not tolerate lower the node's score.
  */
 import type { Taint, Toleration } from 'kubernetes-types/core/v1.js';
+import { findMatchingUntoleratedTaint, isHardTaint, tolerationsTolerateTaint } from '../../api/scheduling/taints.js';
 import {
   ActionType,
   MAX_NODE_SCORE,
@@ -16,45 +17,9 @@ import {
   type StateData,
 } from '../framework.js';
 import type { NodeInfo, PodInfo } from '../node-info.js';
-import { asNode, defaultNormalizeScore } from './helpers.js';
+import { defaultNormalizeScore, onNodeChange } from './helpers.js';
 
 export const NAME = 'TaintToleration';
-
-/** Upstream v1.Toleration.ToleratesTaint. */
-export function toleratesTaint(t: Toleration, taint: Taint): boolean {
-  if (t.effect && t.effect !== taint.effect) return false;
-  if (t.key && t.key !== taint.key) return false;
-  switch (t.operator ?? '') {
-    case '':
-    case 'Equal':
-      return (t.value ?? '') === (taint.value ?? '');
-    case 'Exists':
-      return true;
-    default:
-      return false;
-  }
-}
-
-export function tolerationsTolerateTaint(tolerations: readonly Toleration[] | undefined, taint: Taint): boolean {
-  if (!tolerations) return false;
-  for (const t of tolerations) if (toleratesTaint(t, taint)) return true;
-  return false;
-}
-
-/** First taint passing `include` that no toleration tolerates. */
-export function findMatchingUntoleratedTaint(
-  taints: readonly Taint[],
-  tolerations: readonly Toleration[] | undefined,
-  include: (t: Taint) => boolean,
-): Taint | undefined {
-  for (const taint of taints) {
-    if (!include(taint)) continue;
-    if (!tolerationsTolerateTaint(tolerations, taint)) return taint;
-  }
-  return undefined;
-}
-
-const isHard = (t: Taint) => t.effect === 'NoSchedule' || t.effect === 'NoExecute';
 
 /** The filter failure reason for an untolerated taint, exactly as upstream. */
 export function untoleratedTaintReason(t: Taint): string {
@@ -75,7 +40,7 @@ export class TaintToleration implements FilterPlugin, PreScorePlugin, ScorePlugi
 
   filter(_s: CycleState, pod: PodInfo, nodeInfo: NodeInfo): Result {
     if (nodeInfo.taints.length === 0) return null;
-    const taint = findMatchingUntoleratedTaint(nodeInfo.taints, pod.pod.spec?.tolerations, isHard);
+    const taint = findMatchingUntoleratedTaint(nodeInfo.taints, pod.pod.spec?.tolerations, isHardTaint);
     if (!taint) return null;
     let st = this.reasonCache.get(taint);
     if (!st) {
@@ -109,16 +74,7 @@ export class TaintToleration implements FilterPlugin, PreScorePlugin, ScorePlugi
   }
 
   eventsToRegister() {
-    return [
-      {
-        event: { resource: 'Node' as const, action: ActionType.Add | ActionType.UpdateNodeTaint },
-        hint: (pod: import('kubernetes-types/core/v1.js').Pod, _old: unknown, obj: unknown) => {
-          const node = asNode(obj);
-          if (!node) return 'Queue' as const;
-          return findMatchingUntoleratedTaint(node.spec?.taints ?? [], pod.spec?.tolerations, isHard) ? ('QueueSkip' as const) : ('Queue' as const);
-        },
-      },
-    ];
+    return onNodeChange(ActionType.Add | ActionType.UpdateNodeTaint, (pod, node) => !findMatchingUntoleratedTaint(node.spec?.taints ?? [], pod.spec?.tolerations, isHardTaint));
   }
 }
 

@@ -11,9 +11,9 @@ import { isReason } from '../api/errors.js';
 import { keyOf, splitKey, type Informer } from '../client/informer.js';
 import { SERVICES } from '../client/resources.js';
 import type { KObject } from '../client/types.js';
-import { QueueController, type ReconcileResult } from '../controllers/base.js';
-import type { Controller, ControllerContext } from '../controllers/types.js';
-import { ipToNumber, ipToString, parseCidr } from '../apiserver/admission/service-ips.js';
+import { ipToNumber, ipToString, parseCidr } from '../api/cidr.js';
+import { QueueController, type ReconcileResult } from './base.js';
+import type { Controller, ControllerContext } from './types.js';
 
 type Svc = Service & KObject;
 

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Service } from 'kubernetes-types/core/v1.js';
 import { SERVICES } from '../client/resources.js';
-import { harness } from '../controllers/testing.js';
-import { newLoadBalancerController } from './loadbalancer.js';
+import { harness } from './testing.js';
+import { newLoadBalancerController } from './service-lb.js';
 
 const lb = (name: string, extra: Partial<Service['spec']> = {}): Service => ({
   apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'default' },
