@@ -23,8 +23,7 @@ if (process.getuid?.() === 0) {
   }
 }
 // The layer rules (.dependency-cruiser.cjs) first: a few seconds, and a wrong import is a design error.
-// SKIFF_SKIP_LINT is for a local run on a branch that is mid-way through a refactor, never for CI.
-if (!process.env.SKIFF_SKIP_LINT) run('npm', ['run', '--silent', 'lint']);
+run('npm', ['run', '--silent', 'lint']);
 run('node', ['scripts/build.mjs']);
 if (!process.env.SKIFF_SKIP_TYPECHECK) run('npx', ['tsc', '--noEmit', '-p', '.']);
 
