@@ -8,11 +8,10 @@ import https from 'node:https';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { badRequest, StatusError } from '../api/errors.js';
-import type { KObject, Registry } from '../api/registry.js';
+import type { KObject, Obj, Registry } from '../api/registry.js';
 import type { ObjectStorage } from './objects.js';
 import type { ApiResponse } from './request.js';
 
-type Obj = Record<string, any>;
 
 /** Where and how to reach a node's agent. */
 export interface AgentTarget {
