@@ -4,7 +4,7 @@
  * create, update, patch, delete, deletecollection), watch.ts, subresources.ts; decoding and
  * encoding in codec.ts. Transport-neutral: see request.ts.
  */
-import { StatusError, badRequest, methodNotAllowed, notFound, unauthorized } from '../api/errors.js';
+import { StatusError, badRequest, methodNotAllowed, notFound, unauthorized, serviceUnavailable } from '../api/errors.js';
 import type { KObject, Registry } from '../api/registry.js';
 import { realClock, type Clock } from '../client/clock.js';
 import {
@@ -126,7 +126,7 @@ export class ApiHandler {
       version = segs[2];
       rest = segs.slice(3);
       if (group === METRICS_GROUP) {
-        if (!this.metrics) throw new StatusError(503, 'ServiceUnavailable', 'the server is currently unable to handle the request (metrics.k8s.io: no node agents to scrape)');
+        if (!this.metrics) throw serviceUnavailable('the server is currently unable to handle the request (metrics.k8s.io: no node agents to scrape)');
         return this.metrics.serve(req, version, rest);
       }
     } else {
@@ -189,7 +189,7 @@ export class ApiHandler {
         if (m !== 'POST' || !this.opts.issueToken) break;
         return jsonResponse(201, await this.opts.issueToken(rp.namespace, name, decodeBody(req)));
       default:
-        throw new StatusError(503, 'ServiceUnavailable', `${def.plural}/${subresource} is not served by this server yet`);
+        throw serviceUnavailable(`${def.plural}/${subresource} is not served by this server yet`);
     }
     throw methodNotAllowed(`the server does not allow this method on the requested resource`);
   }
@@ -200,7 +200,7 @@ export class ApiHandler {
   }
 
   private nodeProxy(): NodeProxy {
-    if (!this.opts.nodeProxy) throw new StatusError(503, 'ServiceUnavailable', 'this server does not relay pod streams');
+    if (!this.opts.nodeProxy) throw serviceUnavailable('this server does not relay pod streams');
     return this.opts.nodeProxy;
   }
 
