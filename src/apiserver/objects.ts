@@ -55,7 +55,6 @@ export function groupResource(def: ResourceDef): GroupResource {
   return { group: def.group, resource: def.plural };
 }
 
-/** Fields of an object that are neither metadata nor status: what bumps generation. */
 /**
  * Drops null members from objects (not from arrays): built-in types cannot tell null from absent,
  * so neither do we. Without this, `creationTimestamp: null` in a template (as kubectl sends it)
@@ -73,6 +72,7 @@ export function pruneNulls(v: unknown): void {
   }
 }
 
+/** Fields of an object that are neither metadata nor status: what bumps generation. */
 function specPart(obj: KObject): Record<string, unknown> {
   const { metadata: _m, status: _s, apiVersion: _a, kind: _k, ...rest } = obj;
   return rest;
