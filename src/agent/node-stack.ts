@@ -18,7 +18,7 @@ import { ImageStore } from '../image/store.js';
 import { parseCidr, ipToString, nthAddress } from '../api/cidr.js';
 import { Agent, type AgentOptions } from './agent.js';
 
-type Obj = Record<string, any>;
+import type { Obj } from '../api/registry.js';
 
 export interface NodeStackOptions extends Omit<AgentOptions, 'pullImage' | 'serviceAccountToken' | 'clusterDns'> {
   /** The cluster's service CIDR; the DNS Service gets its 10th address. */

@@ -5,6 +5,13 @@
 import type { FieldError } from './errors.js';
 import type { NameRule } from './validation.js';
 
+/**
+ * A loosely typed JSON object, for reading nested fields of objects whose shape the
+ * code checks as it goes (specs, statuses, list items).
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Obj = Record<string, any>;
+
 /** Any Kubernetes object as JSON. */
 export interface KObject {
   apiVersion?: string;
@@ -81,6 +88,20 @@ export interface Strategy {
   tracksGeneration?: boolean;
   /** The object has a status that only the status subresource changes. */
   hasStatus?: boolean;
+  /**
+   * Seconds of graceful termination a DELETE grants (0 = remove at once), as upstream's
+   * CheckGracefulDelete; `requested` is DeleteOptions.gracePeriodSeconds. Default: 0.
+   */
+  checkGracefulDelete?(obj: KObject, requested: number | undefined): number;
+  /**
+   * Finalizers held outside metadata.finalizers that also keep a deleted object
+   * (a namespace's spec.finalizers). Default: none.
+   */
+  deletionFinalizers?(obj: KObject): string[];
+  /** Marks an object whose deletion has to wait (namespace phase Terminating); returns whether it changed `obj`. */
+  prepareForDelete?(obj: KObject): boolean;
+  /** DELETE answers with the deleted object rather than a Success Status (pods), as upstream's ReturnDeletedObject. */
+  returnDeletedObject?: boolean;
 }
 
 /** Converts between the stored version and another served version of the same resource. */
@@ -110,6 +131,11 @@ export interface ResourceDef {
   verbs?: string[];
   /** Which rule object names follow; default DNS-1123 subdomain. */
   nameRule?: NameRule;
+  /**
+   * Creating this resource is a write to a subresource of another object named by the body's
+   * metadata.name: POST namespaces/NS/bindings is POST namespaces/NS/pods/NAME/binding.
+   */
+  createAs?: { plural: string; subresource: string };
 }
 
 export const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -163,14 +189,4 @@ export class Registry {
   inGroupVersion(group: string, version: string): ResourceDef[] {
     return this.all.filter((d) => d.group === group && d.versions.includes(version));
   }
-}
-
-/** The storage key of an object: /registry/{group|core}/{plural}/{namespace}/{name}. */
-export function storageKey(def: ResourceDef, namespace: string | undefined, name: string): string {
-  return def.namespaced ? `${storagePrefix(def)}${namespace}/${name}` : `${storagePrefix(def)}${name}`;
-}
-
-/** Prefix of all objects of a resource, ending in '/'. */
-export function storagePrefix(def: ResourceDef): string {
-  return `/registry/${def.group || 'core'}/${def.plural}/`;
 }

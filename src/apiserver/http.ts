@@ -2,7 +2,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { ApiHandler } from './handler.js';
-import { errorResponse, MAX_BODY_BYTES } from './handler.js';
+import { errorResponse, MAX_BODY_BYTES } from './codec.js';
 import { requestEntityTooLarge } from '../api/errors.js';
 import type { ApiRequest, ApiResponse } from './request.js';
 import type { Duplex } from 'node:stream';

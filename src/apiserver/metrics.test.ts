@@ -2,14 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryStore } from '../store/memory.js';
 import { defaultRegistry } from '../api/resources/index.js';
-import type { KObject } from '../api/registry.js';
+import type { KObject, Obj } from '../api/registry.js';
 import { WatchCache } from './watch-cache.js';
 import { ObjectStorage, type WriteContext } from './objects.js';
 import { ApiHandler } from './handler.js';
 import { MetricsApi, formatCpuNanoCores, formatDuration, formatMemoryBytes, type AgentEndpoint } from './metrics.js';
 import type { ApiRequest } from './request.js';
 
-type Obj = Record<string, any>;
 const USER = { name: 'admin', groups: ['system:masters', 'system:authenticated'] };
 const T0 = Date.parse('2024-01-01T00:00:00Z');
 

@@ -10,7 +10,7 @@
 import type { NodeProxy } from './node-proxy.js';
 import https from 'node:https';
 import { methodNotAllowed, notFound, badRequest, StatusError } from '../api/errors.js';
-import type { KObject, Registry } from '../api/registry.js';
+import type { KObject, Obj, Registry } from '../api/registry.js';
 import { parseSelector, type Selector } from '../api/labels.js';
 import { parseFieldSelector } from '../api/fields.js';
 import { Quantity } from '../api/quantity.js';
@@ -18,7 +18,6 @@ import type { ObjectStorage } from './objects.js';
 import { jsonResponse, type ApiRequest, type ApiResponse } from './request.js';
 import { wantsTable } from './table.js';
 
-type Obj = Record<string, any>;
 
 export const METRICS_GROUP = 'metrics.k8s.io';
 export const METRICS_VERSION = 'v1beta1';

@@ -7,12 +7,11 @@
 import https from 'node:https';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { badRequest, StatusError } from '../api/errors.js';
-import type { KObject, Registry } from '../api/registry.js';
+import { badRequest, serviceUnavailable } from '../api/errors.js';
+import type { KObject, Obj, Registry } from '../api/registry.js';
 import type { ObjectStorage } from './objects.js';
 import type { ApiResponse } from './request.js';
 
-type Obj = Record<string, any>;
 
 /** Where and how to reach a node's agent. */
 export interface AgentTarget {
@@ -45,11 +44,11 @@ export class NodeProxy {
     }
     const nodeDef = this.registry.byKind('', 'Node')!;
     const node = this.storage.cache.get(nodeDef, '', spec.nodeName)?.obj;
-    if (!node) throw new StatusError(503, 'ServiceUnavailable', `node "${spec.nodeName}" of pod ${podName} is not registered; is its agent running?`);
+    if (!node) throw serviceUnavailable(`node "${spec.nodeName}" of pod ${podName} is not registered; is its agent running?`);
     const st = (node.status ?? {}) as Obj;
     const port = st.daemonEndpoints?.kubeletEndpoint?.Port;
     const addr = ((st.addresses ?? []) as Obj[]).find((a) => a.type === 'InternalIP')?.address;
-    if (!port || !addr) throw new StatusError(503, 'ServiceUnavailable', `node "${spec.nodeName}" does not publish an agent endpoint (status.daemonEndpoints.kubeletEndpoint.Port and an InternalIP address)`);
+    if (!port || !addr) throw serviceUnavailable(`node "${spec.nodeName}" does not publish an agent endpoint (status.daemonEndpoints.kubeletEndpoint.Port and an InternalIP address)`);
     let path = `/${AGENT_PATHS[sub]}/${encodeURIComponent(namespace)}/${encodeURIComponent(podName)}`;
     if (sub === 'log') {
       path += `/${encodeURIComponent(q.get('container')!)}`;

@@ -18,8 +18,10 @@ import {
   type FieldError,
   type GroupResource,
 } from '../api/errors.js';
-import { storageKey, type KObject, type ResourceDef, type Registry, groupVersion } from '../api/registry.js';
+import { type KObject, type ResourceDef, type Registry, groupVersion } from '../api/registry.js';
+import { storageKey } from './storage-keys.js';
 import { clone, generateName, jsonEqual, newUid, rfc3339 } from '../api/meta.js';
+import { realClock, type Clock } from '../client/clock.js';
 import { validateObjectMeta } from './validate-meta.js';
 import type { CachedObject, WatchCache } from './watch-cache.js';
 
@@ -49,17 +51,10 @@ export type AdmissionOperation = 'CREATE' | 'UPDATE' | 'DELETE';
 /** A mutating+validating admission step; may change `obj` or throw a StatusError. */
 export type AdmissionPlugin = (op: AdmissionOperation, def: ResourceDef, obj: KObject, old: KObject | undefined, ctx: WriteContext) => void | Promise<void>;
 
-export interface Clock {
-  now(): number;
-}
-
-const systemClock: Clock = { now: () => Date.now() };
-
 export function groupResource(def: ResourceDef): GroupResource {
   return { group: def.group, resource: def.plural };
 }
 
-/** Fields of an object that are neither metadata nor status: what bumps generation. */
 /**
  * Drops null members from objects (not from arrays): built-in types cannot tell null from absent,
  * so neither do we. Without this, `creationTimestamp: null` in a template (as kubectl sends it)
@@ -77,6 +72,7 @@ export function pruneNulls(v: unknown): void {
   }
 }
 
+/** Fields of an object that are neither metadata nor status: what bumps generation. */
 function specPart(obj: KObject): Record<string, unknown> {
   const { metadata: _m, status: _s, apiVersion: _a, kind: _k, ...rest } = obj;
   return rest;
@@ -89,7 +85,7 @@ export class ObjectStorage {
     private readonly store: Store,
     readonly cache: WatchCache,
     readonly registry: Registry,
-    private readonly clock: Clock = systemClock,
+    private readonly clock: Pick<Clock, 'now'> = realClock,
   ) {}
 
   addAdmission(plugin: AdmissionPlugin): void {
@@ -327,11 +323,14 @@ export class ObjectStorage {
     return obj;
   }
 
-  /** An object being deleted whose last finalizer is gone is removed (pods wait for their grace period). */
+  /**
+   * An object being deleted whose last finalizer is gone is removed once its grace period is
+   * over (pods wait for their kubelet); the strategy's own finalizers (namespaces) count too.
+   */
   private shouldDeleteNow(def: ResourceDef, obj: KObject): boolean {
     const md = obj.metadata!;
     if (!md.deletionTimestamp || (md.finalizers?.length ?? 0) > 0) return false;
-    if (def.kind === 'Namespace') return ((obj.spec as { finalizers?: string[] } | undefined)?.finalizers?.length ?? 0) === 0;
+    if (def.strategy.deletionFinalizers) return def.strategy.deletionFinalizers(obj).length === 0;
     return (md.deletionGracePeriodSeconds ?? 0) === 0;
   }
 
@@ -356,7 +355,7 @@ export class ObjectStorage {
       const now = this.clock.now();
 
       // Graceful deletion (pods bound to a node and not yet finished).
-      const grace = this.gracePeriod(def, obj, opts);
+      const grace = def.strategy.checkGracefulDelete?.(obj, opts.gracePeriodSeconds) ?? 0;
       if (grace > 0) {
         if (!md.deletionTimestamp || (md.deletionGracePeriodSeconds ?? Infinity) > grace) {
           md.deletionTimestamp = rfc3339(now + grace * 1000);
@@ -386,18 +385,15 @@ export class ObjectStorage {
       if (fins.size) md.finalizers = [...fins];
       else delete md.finalizers;
 
-      const namespaceFinalizers = def.kind === 'Namespace' ? ((obj.spec as { finalizers?: string[] } | undefined)?.finalizers ?? []) : [];
-      const mustWait = fins.size > 0 || grace > 0 || namespaceFinalizers.length > 0;
+      const strategyFinalizers = def.strategy.deletionFinalizers?.(obj) ?? [];
+      const mustWait = fins.size > 0 || grace > 0 || strategyFinalizers.length > 0;
       if (mustWait) {
         if (!md.deletionTimestamp) {
           md.deletionTimestamp = rfc3339(now);
           md.deletionGracePeriodSeconds = 0;
           changed = true;
         }
-        if (def.kind === 'Namespace' && (obj.status as { phase?: string } | undefined)?.phase !== 'Terminating') {
-          obj.status = { ...(obj.status as object), phase: 'Terminating' };
-          changed = true;
-        }
+        if (def.strategy.prepareForDelete?.(obj)) changed = true;
         if (!changed) return { obj: old, pending: true };
         if (ctx.dryRun) return { obj, pending: true };
         delete md.resourceVersion;
@@ -434,17 +430,4 @@ export class ObjectStorage {
       throw err;
     }
   }
-
-  /** Seconds of graceful termination for this delete (0 = none), as the pod strategy's CheckGracefulDelete. */
-  private gracePeriod(def: ResourceDef, obj: KObject, opts: DeleteOptions): number {
-    if (def.kind !== 'Pod' || def.group !== '') return 0;
-    const spec = (obj.spec ?? {}) as { nodeName?: string; terminationGracePeriodSeconds?: number };
-    const phase = (obj.status as { phase?: string } | undefined)?.phase;
-    // Unscheduled or finished pods have no kubelet to wait for.
-    if (!spec.nodeName || phase === 'Succeeded' || phase === 'Failed') return 0;
-    const g = opts.gracePeriodSeconds ?? spec.terminationGracePeriodSeconds ?? 30;
-    if (g < 0) throw badRequest('gracePeriodSeconds must be non-negative');
-    return g;
-  }
 }
-

@@ -1,6 +1,6 @@
 /**
  * OpenAPI v3 component schemas of the main kinds, expanded from the compact generated data
- * (openapi-schemas.data.ts, made by openapi-gen.ts) in the shape kube-apiserver publishes:
+ * (openapi-schemas.data.ts, made by scripts/openapi-gen.ts) in the shape kube-apiserver publishes:
  * references as `allOf: [{$ref}]`, arrays with `items`, maps with `additionalProperties`,
  * plus the strategic-merge-patch metadata kubectl reads from the schema when it builds
  * client-side apply patches (merge keys and strategies).

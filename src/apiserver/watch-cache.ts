@@ -7,6 +7,7 @@
 import type { Store, WatchEvent as StoreEvent } from '../store/types.js';
 import type { KObject, Registry, ResourceDef } from '../api/registry.js';
 import { expired } from '../api/errors.js';
+import { REGISTRY_ROOT, parseStorageKey, resourcePrefixOf, storagePrefix } from './storage-keys.js';
 
 /** One object as cached: parsed (read-only by convention) and serialized once. */
 export interface CachedObject {
@@ -68,13 +69,13 @@ export class WatchCache {
     // enough for watchers that reconnect, while a client further behind relists (410).
     this.historySize = opts.historySize ?? 25_000;
     for (const def of registry.all) {
-      this.resources.set(`/registry/${def.group || 'core'}/${def.plural}/`, { def, objects: new Map(), watchers: new Set() });
+      this.resources.set(storagePrefix(def), { def, objects: new Map(), watchers: new Set() });
     }
   }
 
   /** Loads every object, then follows the store. */
   async start(): Promise<void> {
-    const { items, revision } = await this.store.list('/registry/');
+    const { items, revision } = await this.store.list(REGISTRY_ROOT);
     for (const kv of items) {
       const entry = this.decode(kv.key, kv.value, kv.modRevision);
       if (entry) this.cacheFor(kv.key)!.objects.set(objectKey(entry.namespace, entry.name), entry);
@@ -83,7 +84,7 @@ export class WatchCache {
     this.horizon = revision;
     await new Promise<void>((resolve, reject) => {
       let started = false;
-      this.cancelWatch = this.store.watch('/registry/', revision, {
+      this.cancelWatch = this.store.watch(REGISTRY_ROOT, revision, {
         onEvents: (events) => this.apply(events),
         onError: (err) => {
           if (!started) reject(err);
@@ -153,24 +154,20 @@ export class WatchCache {
   }
 
   private cache(def: ResourceDef): ResourceCache {
-    const rc = this.resources.get(`/registry/${def.group || 'core'}/${def.plural}/`);
+    const rc = this.resources.get(storagePrefix(def));
     if (!rc) throw new Error(`watch cache has no resource ${def.plural}.${def.group}`);
     return rc;
   }
 
   private cacheFor(key: string): ResourceCache | undefined {
-    // key = /registry/{group}/{plural}/...; the prefix is the first three segments.
-    const third = key.indexOf('/', key.indexOf('/', 10) + 1);
-    return this.resources.get(key.slice(0, third + 1));
+    const prefix = resourcePrefixOf(key);
+    return prefix === undefined ? undefined : this.resources.get(prefix);
   }
 
   private decode(key: string, value: string, rv: number): CachedObject | undefined {
     const rc = this.cacheFor(key);
     if (!rc) return undefined;
-    const rest = key.slice(`/registry/${rc.def.group || 'core'}/${rc.def.plural}/`.length);
-    const slash = rest.indexOf('/');
-    const namespace = rc.def.namespaced ? rest.slice(0, slash) : '';
-    const name = rc.def.namespaced ? rest.slice(slash + 1) : rest;
+    const { namespace, name } = parseStorageKey(rc.def, key);
     const obj = JSON.parse(value) as KObject;
     (obj.metadata ??= {}).resourceVersion = String(rv);
     return { def: rc.def, namespace, name, obj, json: JSON.stringify(obj), rv };

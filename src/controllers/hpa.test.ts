@@ -6,7 +6,7 @@ import type { KObject } from '../client/types.js';
 import { harness, type Harness } from './testing.js';
 import { POD_METRICS, calcUtilizationReplicas, newHorizontalPodAutoscalerController, parseDurationMs, scaleDownLimit, scaleUpLimit, type HpaController } from './hpa.js';
 
-type Obj = Record<string, any>;
+import type { Obj } from '../api/registry.js';
 const HOUR = 3_600_000;
 
 interface Env {

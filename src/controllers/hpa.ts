@@ -26,7 +26,7 @@ import { QueueController, type ReconcileResult } from './base.js';
 import type { Controller, ControllerContext } from './types.js';
 import { copy, errText, podCondition } from './util.js';
 
-type Obj = Record<string, any>;
+import type { Obj } from '../api/registry.js';
 type HPA = KObject & { spec?: Obj; status?: Obj };
 type P = Pod & KObject;
 

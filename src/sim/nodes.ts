@@ -11,7 +11,7 @@ import { ExponentialFailureRateLimiter, WorkQueue } from '../client/workqueue.js
 import { LEASES, NODES, PODS } from '../client/resources.js';
 import type { Client, KObject } from '../client/types.js';
 
-type Obj = Record<string, any>;
+import type { Obj } from '../api/registry.js';
 
 export interface SimOptions {
   client: Client;

@@ -6,7 +6,7 @@
 import { fieldErrors, type FieldError } from '../errors.js';
 import { selectorFromLabelSelector, validateLabelSelector } from '../labels.js';
 import { age } from '../meta.js';
-import type { KObject, ResourceDef, ScaleSpec, TableColumn } from '../registry.js';
+import { parseApiVersion, type KObject, type Obj, type ResourceDef, type ScaleSpec, type TableColumn } from '../registry.js';
 import { percentMessages, validateNonnegative } from '../validation.js';
 import {
   defaultPersistentVolumeClaim,
@@ -17,7 +17,6 @@ import {
   invalidGo,
   jsonEqual,
   validatePodTemplateSpec,
-  type Obj,
 } from './pod-spec.js';
 import {
   AGE_COLUMN,
@@ -559,8 +558,7 @@ export function validateControllerRevision(obj: KObject): FieldError[] {
 function controllerName(obj: KObject): string {
   const ref = (obj.metadata?.ownerReferences ?? []).find((r) => r.controller);
   if (!ref) return '<none>';
-  const slash = ref.apiVersion.indexOf('/');
-  const group = slash < 0 ? '' : ref.apiVersion.slice(0, slash);
+  const { group } = parseApiVersion(ref.apiVersion);
   return `${(group ? `${ref.kind}.${group}` : ref.kind).toLowerCase()}/${ref.name}`;
 }
 

@@ -7,9 +7,8 @@
 import { fieldErrors, type FieldError } from '../errors.js';
 import { age } from '../meta.js';
 import { Quantity } from '../quantity.js';
-import type { KObject, ResourceDef, VersionConversion } from '../registry.js';
+import type { KObject, Obj, ResourceDef, VersionConversion } from '../registry.js';
 import { pathSegmentNameMessages } from '../validation.js';
-import type { Obj } from './pod-spec.js';
 import { AGE_COLUMN, NAME_COLUMN } from './workload-printers.js';
 
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -6,9 +6,9 @@
 import { fieldErrors, type FieldError } from '../errors.js';
 import { selectorFromLabelSelector, validateLabelSelector } from '../labels.js';
 import { age, humanDuration } from '../meta.js';
-import type { KObject, ResourceDef } from '../registry.js';
+import type { KObject, Obj, ResourceDef } from '../registry.js';
 import { validateNonnegative } from '../validation.js';
-import { defaultPodTemplateSpec, goLabelSelector, goStringMap, invalidGo, jsonEqual, validatePodTemplateSpec, type Obj } from './pod-spec.js';
+import { defaultPodTemplateSpec, goLabelSelector, goStringMap, invalidGo, jsonEqual, validatePodTemplateSpec } from './pod-spec.js';
 import { AGE_COLUMN, CONTAINERS_COLUMN, IMAGES_COLUMN, NAME_COLUMN, SELECTOR_COLUMN, containerCells, int, selectorString } from './workload-printers.js';
 
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -1,35 +1,18 @@
 /** Smaller API groups: coordination, discovery, events.k8s.io, scheduling, rbac, policy. */
 import { fieldErrors, type FieldError } from '../errors.js';
-import type { KObject, ResourceDef } from '../registry.js';
+import type { KObject, Obj, ResourceDef } from '../registry.js';
 import { age } from '../meta.js';
 import { validateLabelSelector } from '../labels.js';
+import { columns, defineResource, specOf, wide } from './common.js';
 
-type Obj = Record<string, any>;
-const specOf = (o: KObject) => (o.spec ?? {}) as Obj;
-
-const nameAge = (kind: string, group: string, plural: string, singular: string, namespaced: boolean, extra: Partial<ResourceDef> = {}): ResourceDef => ({
-  group,
-  versions: ['v1'],
-  kind,
-  plural,
-  singular,
-  namespaced,
-  strategy: {},
-  ...extra,
-});
-
-const leases = nameAge('Lease', 'coordination.k8s.io', 'leases', 'lease', true, {
+const leases = defineResource('coordination.k8s.io', 'Lease', 'leases', true, {
   table: {
-    columns: [
-      { name: 'Name', type: 'string', format: 'name' },
-      { name: 'Holder', type: 'string' },
-      { name: 'Age', type: 'string' },
-    ],
+    columns: columns('Name', 'Holder', 'Age'),
     cells: (l, now) => [l.metadata?.name, specOf(l).holderIdentity ?? '', age(l, now)],
   },
 });
 
-const endpointslices = nameAge('EndpointSlice', 'discovery.k8s.io', 'endpointslices', 'endpointslice', true, {
+const endpointslices = defineResource('discovery.k8s.io', 'EndpointSlice', 'endpointslices', true, {
   strategy: {
     validate(obj) {
       const errs: FieldError[] = [];
@@ -40,13 +23,7 @@ const endpointslices = nameAge('EndpointSlice', 'discovery.k8s.io', 'endpointsli
     },
   },
   table: {
-    columns: [
-      { name: 'Name', type: 'string', format: 'name' },
-      { name: 'AddressType', type: 'string' },
-      { name: 'Ports', type: 'string' },
-      { name: 'Endpoints', type: 'string' },
-      { name: 'Age', type: 'string' },
-    ],
+    columns: columns('Name', 'AddressType', 'Ports', 'Endpoints', 'Age'),
     cells: (s: Obj, now) => {
       const ports = ((s.ports ?? []) as Obj[]).map((p) => p.port).filter((p) => p !== undefined);
       const addrs = ((s.endpoints ?? []) as Obj[]).flatMap((e) => e.addresses ?? []);
@@ -56,9 +33,9 @@ const endpointslices = nameAge('EndpointSlice', 'discovery.k8s.io', 'endpointsli
   },
 });
 
-const eventsV1 = nameAge('Event', 'events.k8s.io', 'events', 'event', true, { shortNames: ['ev'] });
+const eventsV1 = defineResource('events.k8s.io', 'Event', 'events', true, { shortNames: ['ev'] });
 
-const priorityclasses = nameAge('PriorityClass', 'scheduling.k8s.io', 'priorityclasses', 'priorityclass', false, {
+const priorityclasses = defineResource('scheduling.k8s.io', 'PriorityClass', 'priorityclasses', false, {
   shortNames: ['pc'],
   strategy: {
     defaults(obj) {
@@ -79,34 +56,18 @@ const priorityclasses = nameAge('PriorityClass', 'scheduling.k8s.io', 'priorityc
     },
   },
   table: {
-    columns: [
-      { name: 'Name', type: 'string', format: 'name' },
-      { name: 'Value', type: 'integer' },
-      { name: 'Global-Default', type: 'boolean' },
-      { name: 'Age', type: 'string' },
-      { name: 'PreemptionPolicy', type: 'string' },
-    ],
+    columns: columns('Name', { name: 'Value', type: 'integer' }, { name: 'Global-Default', type: 'boolean' }, 'Age', 'PreemptionPolicy'),
     cells: (pc, now) => [pc.metadata?.name, pc.value, !!pc.globalDefault, age(pc, now), pc.preemptionPolicy ?? 'PreemptLowerPriority'],
   },
 });
 
 const createdAt = {
-  columns: [
-    { name: 'Name', type: 'string' as const, format: 'name' },
-    { name: 'Created At', type: 'date' as const },
-  ],
+  columns: columns('Name', { name: 'Created At', type: 'date' }),
   cells: (o: KObject) => [o.metadata?.name, o.metadata?.creationTimestamp],
 };
 
 const bindingTable = {
-  columns: [
-    { name: 'Name', type: 'string' as const, format: 'name' },
-    { name: 'Role', type: 'string' as const },
-    { name: 'Age', type: 'string' as const },
-    { name: 'Users', type: 'string' as const, priority: 1 },
-    { name: 'Groups', type: 'string' as const, priority: 1 },
-    { name: 'ServiceAccounts', type: 'string' as const, priority: 1 },
-  ],
+  columns: columns('Name', 'Role', 'Age', wide('Users'), wide('Groups'), wide('ServiceAccounts')),
   cells: (b: KObject, now: number) => {
     const subjects = (b.subjects ?? []) as Obj[];
     const ref = (b.roleRef ?? {}) as Obj;
@@ -123,20 +84,20 @@ const validateRoleRef = (obj: KObject): FieldError[] => {
   if (!ref?.kind) errs.push(fieldErrors.required('roleRef.kind'));
   return errs;
 };
-const roles = nameAge('Role', rbac, 'roles', 'role', true, { table: createdAt, nameRule: 'PathSegment' });
-const clusterroles = nameAge('ClusterRole', rbac, 'clusterroles', 'clusterrole', false, { table: createdAt, nameRule: 'PathSegment' });
-const rolebindings = nameAge('RoleBinding', rbac, 'rolebindings', 'rolebinding', true, {
+const roles = defineResource(rbac, 'Role', 'roles', true, { table: createdAt, nameRule: 'PathSegment' });
+const clusterroles = defineResource(rbac, 'ClusterRole', 'clusterroles', false, { table: createdAt, nameRule: 'PathSegment' });
+const rolebindings = defineResource(rbac, 'RoleBinding', 'rolebindings', true, {
   table: bindingTable,
   nameRule: 'PathSegment',
   strategy: { validate: validateRoleRef },
 });
-const clusterrolebindings = nameAge('ClusterRoleBinding', rbac, 'clusterrolebindings', 'clusterrolebinding', false, {
+const clusterrolebindings = defineResource(rbac, 'ClusterRoleBinding', 'clusterrolebindings', false, {
   table: bindingTable,
   nameRule: 'PathSegment',
   strategy: { validate: validateRoleRef },
 });
 
-const poddisruptionbudgets = nameAge('PodDisruptionBudget', 'policy', 'poddisruptionbudgets', 'poddisruptionbudget', true, {
+const poddisruptionbudgets = defineResource('policy', 'PodDisruptionBudget', 'poddisruptionbudgets', true, {
   shortNames: ['pdb'],
   subresources: ['status'],
   strategy: {
@@ -152,30 +113,17 @@ const poddisruptionbudgets = nameAge('PodDisruptionBudget', 'policy', 'poddisrup
     },
   },
   table: {
-    columns: [
-      { name: 'Name', type: 'string', format: 'name' },
-      { name: 'Min Available', type: 'string' },
-      { name: 'Max Unavailable', type: 'string' },
-      { name: 'Allowed Disruptions', type: 'integer' },
-      { name: 'Age', type: 'string' },
-    ],
+    columns: columns('Name', 'Min Available', 'Max Unavailable', { name: 'Allowed Disruptions', type: 'integer' }, 'Age'),
     cells: (p, now) => [p.metadata?.name, specOf(p).minAvailable ?? 'N/A', specOf(p).maxUnavailable ?? 'N/A', (p.status as Obj | undefined)?.disruptionsAllowed ?? 0, age(p, now)],
   },
 });
 
-const ingresses = nameAge('Ingress', 'networking.k8s.io', 'ingresses', 'ingress', true, {
+const ingresses = defineResource('networking.k8s.io', 'Ingress', 'ingresses', true, {
   shortNames: ['ing'],
   subresources: ['status'],
   strategy: { hasStatus: true, tracksGeneration: true },
   table: {
-    columns: [
-      { name: 'Name', type: 'string', format: 'name' },
-      { name: 'Class', type: 'string' },
-      { name: 'Hosts', type: 'string' },
-      { name: 'Address', type: 'string' },
-      { name: 'Ports', type: 'string' },
-      { name: 'Age', type: 'string' },
-    ],
+    columns: columns('Name', 'Class', 'Hosts', 'Address', 'Ports', 'Age'),
     cells: (ing, now) => {
       const spec = specOf(ing);
       const hosts = ((spec.rules ?? []) as Obj[]).map((r) => r.host).filter(Boolean);
@@ -184,12 +132,12 @@ const ingresses = nameAge('Ingress', 'networking.k8s.io', 'ingresses', 'ingress'
     },
   },
 });
-const ingressclasses = nameAge('IngressClass', 'networking.k8s.io', 'ingressclasses', 'ingressclass', false);
-const networkpolicies = nameAge('NetworkPolicy', 'networking.k8s.io', 'networkpolicies', 'networkpolicy', true, {
+const ingressclasses = defineResource('networking.k8s.io', 'IngressClass', 'ingressclasses', false);
+const networkpolicies = defineResource('networking.k8s.io', 'NetworkPolicy', 'networkpolicies', true, {
   shortNames: ['netpol'],
   strategy: { tracksGeneration: true },
 });
-const storageclasses = nameAge('StorageClass', 'storage.k8s.io', 'storageclasses', 'storageclass', false, { shortNames: ['sc'] });
+const storageclasses = defineResource('storage.k8s.io', 'StorageClass', 'storageclasses', false, { shortNames: ['sc'] });
 
 export const miscResources: ResourceDef[] = [
   ingresses,

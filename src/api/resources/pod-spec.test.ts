@@ -9,8 +9,8 @@ import {
   imageTag,
   validatePodSpec,
   validatePodUpdate,
-  type Obj,
 } from './pod-spec.js';
+import type { Obj } from '../registry.js';
 
 const msgs = (errs: ReturnType<typeof validatePodSpec>): string[] => errs.map(fieldErrorString);
 

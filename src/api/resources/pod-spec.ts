@@ -4,6 +4,7 @@
  * Messages and field paths follow upstream word for word.
  */
 import { jsonEqual } from '../meta.js';
+import type { Obj } from '../registry.js';
 import { fieldErrors, type FieldError } from '../errors.js';
 import { validateLabelName, validateLabels } from '../labels.js';
 import { Quantity } from '../quantity.js';
@@ -18,10 +19,6 @@ import {
   validateAnnotations,
   validateNonnegative,
 } from '../validation.js';
-
-/** A JSON object of unknown shape; pod specs arrive straight from request bodies. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type Obj = Record<string, any>;
 
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const arr = (v: unknown): Obj[] => (Array.isArray(v) ? (v as Obj[]) : []);

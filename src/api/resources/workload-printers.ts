@@ -3,8 +3,7 @@
  * the standard column definitions and the CONTAINERS / IMAGES / SELECTOR cells.
  */
 import { formatLabelSelector, selectorFromLabelSelector } from '../labels.js';
-import type { TableColumn } from '../registry.js';
-import type { Obj } from './pod-spec.js';
+import type { Obj, TableColumn } from '../registry.js';
 
 /** The Name column, described as upstream does (ObjectMeta.name swagger doc). */
 export const NAME_COLUMN: TableColumn = {

@@ -3,11 +3,10 @@
  * spec.preemptionPolicy (or applies the global default class), as upstream's plugin does.
  */
 import { forbidden } from '../../api/errors.js';
-import type { Registry } from '../../api/registry.js';
+import type { Obj, Registry } from '../../api/registry.js';
 import type { AdmissionPlugin } from '../objects.js';
 import type { WatchCache } from '../watch-cache.js';
 
-type Obj = Record<string, any>;
 
 /** The classes every cluster has. */
 export const SYSTEM_PRIORITY_CLASSES = [

@@ -15,11 +15,10 @@
  */
 import { forbidden } from '../../api/errors.js';
 import { randomSuffix } from '../../api/meta.js';
-import type { KObject, Registry } from '../../api/registry.js';
+import type { KObject, Obj, Registry } from '../../api/registry.js';
 import type { AdmissionPlugin } from '../objects.js';
 import type { WatchCache } from '../watch-cache.js';
 
-type Obj = Record<string, any>;
 
 export const DEFAULT_SERVICE_ACCOUNT = 'default';
 /** Where the token, CA and namespace appear in containers. */

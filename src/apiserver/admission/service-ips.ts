@@ -9,7 +9,7 @@ import type { KObject, ResourceDef } from '../../api/registry.js';
 import type { AdmissionPlugin } from '../objects.js';
 import type { WatchCache } from '../watch-cache.js';
 
-type Obj = Record<string, any>;
+import type { Obj } from '../../api/registry.js';
 
 export interface ServiceIpOptions {
   /** IPv4 CIDR for ClusterIPs, e.g. 10.43.0.0/16. */

@@ -1,0 +1,158 @@
+/**
+ * The generic resource verbs over object storage: get, list (with paging), create, update,
+ * patch (merge, strategic, JSON, apply), delete and deletecollection. Nothing here knows a
+ * kind: per-resource behaviour comes from the registry's strategies.
+ */
+import { StatusError, badRequest, methodNotAllowed } from '../api/errors.js';
+import { groupVersion, type KObject } from '../api/registry.js';
+import { applyPatch, patchTypeOf } from '../api/patch/index.js';
+import { jsonResponse, type ApiRequest, type ApiResponse } from './request.js';
+import { table, wantsTable } from './table.js';
+import { checkYamlDepth, decodeResourceBody, deleteOptions, encodeCached, encodeObject, inRequestedVersion, includeObject, toStorageVersion } from './codec.js';
+import { selectionFilter } from './selection.js';
+import { pageNotFound, type ResourcePath } from './routes.js';
+import type { ObjectStorage, WriteContext } from './objects.js';
+import type { CachedObject } from './watch-cache.js';
+
+/** What the verbs work on. */
+export interface CrudEnv {
+  storage: ObjectStorage;
+  /** Milliseconds since the epoch (table ages). */
+  now(): number;
+}
+
+function respondObject(rp: ResourcePath, status: number, obj: KObject): ApiResponse {
+  return jsonResponse(status, encodeObject(rp, obj));
+}
+
+function listKey(o: CachedObject): string {
+  return o.namespace ? `${o.namespace}/${o.name}` : o.name;
+}
+
+export function getObject(env: CrudEnv, req: ApiRequest, rp: ResourcePath): ApiResponse {
+  const o = env.storage.get(rp.def, rp.namespace, rp.name);
+  if (wantsTable(req.headers['accept'])) {
+    return jsonResponse(200, table(rp.def, [inRequestedVersion(rp, o.obj)], env.now(), includeObject(req), { resourceVersion: String(o.rv) }));
+  }
+  return jsonResponse(200, encodeCached(rp, o));
+}
+
+export function listObjects(env: CrudEnv, req: ApiRequest, rp: ResourcePath): ApiResponse {
+  const { def } = rp;
+  const cache = env.storage.cache;
+  const match = selectionFilter(req, def);
+  let items = cache.list(def, rp.namespace).filter((o) => match(o.obj));
+  let rv = cache.revision();
+  // Paging: the continue token carries the last key served and the first page's revision.
+  // Later pages are read from the cache as it is now, but every page reports the first page's
+  // revision, so a client that watches from it afterwards replays every change made while it
+  // paged (upstream serves the pages from an etcd snapshot instead; both lose nothing).
+  const limit = Number(req.query.get('limit') ?? 0);
+  const cont = req.query.get('continue');
+  if (cont) {
+    let after: string;
+    try {
+      const token = JSON.parse(Buffer.from(cont, 'base64url').toString()) as { rv?: unknown; start?: unknown };
+      if (typeof token.start !== 'string' || typeof token.rv !== 'number') throw new Error('bad token');
+      after = token.start;
+      rv = token.rv;
+    } catch {
+      throw badRequest(`invalid continue token`);
+    }
+    items = items.filter((o) => listKey(o) > after);
+  }
+  let next: string | undefined;
+  if (limit > 0 && items.length > limit) {
+    items = items.slice(0, limit);
+    next = Buffer.from(JSON.stringify({ rv, start: listKey(items[items.length - 1]) })).toString('base64url');
+  }
+  const listMeta: Record<string, unknown> = { resourceVersion: String(rv) };
+  if (next) listMeta.continue = next;
+  if (wantsTable(req.headers['accept'])) {
+    return jsonResponse(200, table(def, items.map((o) => inRequestedVersion(rp, o.obj)), env.now(), includeObject(req), listMeta));
+  }
+  // Build the JSON by concatenating each object's cached serialization: lists of thousands stay fast.
+  const apiVersion = groupVersion(def.group, rp.version);
+  const parts = items.map((o) => encodeCached(rp, o));
+  const body = `{"kind":"${def.kind}List","apiVersion":"${apiVersion}","metadata":${JSON.stringify(listMeta)},"items":[${parts.join(',')}]}`;
+  return jsonResponse(200, body);
+}
+
+export async function createObject(env: CrudEnv, req: ApiRequest, rp: ResourcePath, ctx: WriteContext): Promise<ApiResponse> {
+  if (rp.def.verbs && !rp.def.verbs.includes('create')) throw methodNotAllowed(`create is not supported on ${rp.def.plural}`);
+  const obj = decodeResourceBody(req, rp);
+  if (rp.def.namespaced && !rp.namespace) throw pageNotFound();
+  const created = await env.storage.create(rp.def, rp.namespace, obj, ctx);
+  return respondObject(rp, 201, created);
+}
+
+/** PUT of the object or of its status / finalize subresource. */
+export async function updateObject(env: CrudEnv, req: ApiRequest, rp: ResourcePath, ctx: WriteContext): Promise<ApiResponse> {
+  const obj = decodeResourceBody(req, rp);
+  const updated = await env.storage.update(rp.def, rp.namespace, rp.name, obj, ctx, rp.subresource);
+  return respondObject(rp, 200, updated);
+}
+
+/** PATCH of the object or its status; server-side apply creates a missing object. */
+export async function patchObject(env: CrudEnv, req: ApiRequest, rp: ResourcePath, ctx: WriteContext): Promise<ApiResponse> {
+  const contentType = req.headers['content-type'];
+  const type = patchTypeOf(contentType);
+  const body = req.body ?? Buffer.alloc(0);
+  if (type === 'apply') checkYamlDepth(body);
+  if (type === 'apply' && !ctx.fieldManager) {
+    throw badRequest('PATCH, application/apply-patch+yaml requires fieldManager to be set');
+  }
+  const storage = env.storage;
+  let created = false;
+  const createFromApply =
+    type === 'apply' && !rp.subresource
+      ? async () => {
+          const obj = applyPatch(contentType, undefined, body, rp.def.kind) as KObject;
+          obj.metadata = { ...(obj.metadata ?? {}), name: rp.name };
+          created = true;
+          return storage.create(rp.def, rp.namespace, toStorageVersion(rp, obj), ctx);
+        }
+      : undefined;
+  const updated = await storage.update(
+    rp.def,
+    rp.namespace,
+    rp.name,
+    (current) => toStorageVersion(rp, applyPatch(contentType, inRequestedVersion(rp, current), body, rp.def.kind) as KObject),
+    ctx,
+    rp.subresource,
+    createFromApply,
+  );
+  return respondObject(rp, created ? 201 : 200, updated);
+}
+
+export async function deleteObject(env: CrudEnv, req: ApiRequest, rp: ResourcePath, ctx: WriteContext): Promise<ApiResponse> {
+  const opts = deleteOptions(req);
+  if (opts.dryRun?.includes('All')) ctx.dryRun = true;
+  const { obj, pending } = await env.storage.delete(rp.def, rp.namespace, rp.name, opts, ctx);
+  if (pending || rp.def.strategy.returnDeletedObject) return respondObject(rp, pending ? 202 : 200, obj);
+  return jsonResponse(200, {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Success',
+    details: { name: rp.name, group: rp.def.group || undefined, kind: rp.def.plural, uid: obj.metadata?.uid },
+  });
+}
+
+export async function deleteCollection(env: CrudEnv, req: ApiRequest, rp: ResourcePath, ctx: WriteContext): Promise<ApiResponse> {
+  const opts = deleteOptions(req);
+  if (opts.dryRun?.includes('All')) ctx.dryRun = true;
+  const match = selectionFilter(req, rp.def);
+  const victims = env.storage.cache.list(rp.def, rp.namespace).filter((o) => match(o.obj));
+  const deleted: string[] = [];
+  for (const v of victims) {
+    try {
+      const { obj } = await env.storage.delete(rp.def, v.namespace, v.name, opts, ctx);
+      deleted.push(encodeObject(rp, obj));
+    } catch (err) {
+      if (!(err instanceof StatusError && err.reason === 'NotFound')) throw err;
+    }
+  }
+  const apiVersion = groupVersion(rp.def.group, rp.version);
+  return jsonResponse(200, `{"kind":"${rp.def.kind}List","apiVersion":"${apiVersion}","metadata":{"resourceVersion":"${env.storage.cache.revision()}"},"items":[${deleted.join(',')}]}`);
+}
