@@ -1,7 +1,7 @@
 // Transpiles every TypeScript file under src/, test/ and bench/ into dist/ (no bundling,
 // so stack traces and test files map one-to-one). Type checking is `npm run typecheck`.
 import { build } from 'esbuild';
-import { readdirSync, statSync, writeFileSync, mkdirSync, existsSync, symlinkSync } from 'node:fs';
+import { readdirSync, statSync, writeFileSync, mkdirSync, existsSync, symlinkSync, rmSync } from 'node:fs';
 import { join, dirname, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
@@ -19,6 +19,9 @@ function walk(dir, out) {
 }
 
 const entryPoints = ['src', 'test', 'bench'].flatMap((d) => walk(d, []));
+// A module that was moved or deleted must not live on in dist/ (the test runner runs every
+// *.test.js it finds there), so the per-file output is rebuilt from scratch; esbuild takes ~1 s.
+for (const d of ['src', 'test', 'bench']) rmSync(join(root, 'dist', d), { recursive: true, force: true });
 await build({
   absWorkingDir: root,
   entryPoints,
