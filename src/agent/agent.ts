@@ -19,7 +19,7 @@ import type { KObject } from '../client/types.js';
 
 /** A Pod as the informer caches it. */
 type Pod = K8sPod & KObject;
-import { isReason } from '../api/errors.js';
+import { badRequest, isReason, StatusError } from '../api/errors.js';
 import { realClock, type Clock, type Timer } from '../client/clock.js';
 import { Recorder, type EventRecorder } from '../client/events.js';
 import { Informer } from '../client/informer.js';
@@ -35,7 +35,7 @@ import { NodeManager } from './node.js';
 import { sortInstances } from './pod-actions.js';
 import { PodWorker, removePodResources, type PodWorkerContext, type PullImage } from './pod-worker.js';
 import { ProbeManager } from './probes.js';
-import { AgentServer, HttpError, type StreamBackend, type StreamTarget } from './server.js';
+import { AgentServer, type StreamBackend, type StreamTarget } from './server.js';
 import { StatsCollector } from './stats.js';
 import { writeIdentity } from './reset.js';
 import { VolumeManager } from './volumes.js';
@@ -387,7 +387,7 @@ export class Agent {
 
   private podOf(ns: string, name: string): Pod {
     const p = this.informer.get(ns, name);
-    if (!p) throw new HttpError(404, `pod "${name}" not found on node ${this.nodeName} (namespace ${ns})`);
+    if (!p) throw new StatusError(404, 'NotFound', `pod "${name}" not found on node ${this.nodeName} (namespace ${ns})`);
     return p;
   }
 
@@ -396,13 +396,13 @@ export class Agent {
     const names = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? []), ...(pod.spec?.ephemeralContainers ?? [])].map((c) => c.name);
     const name = container || pod.metadata?.annotations?.['kubectl.kubernetes.io/default-container'] || pod.spec?.containers?.[0]?.name;
     if (!name || !names.includes(name)) {
-      throw new HttpError(400, `container ${name} is not valid for pod ${podName}`);
+      throw badRequest(`container ${name} is not valid for pod ${podName}`);
     }
     const list = sortInstances(await this.runtime.listContainers({ labels: { [Labels.podUid]: pod.metadata!.uid!, [Labels.containerName]: name } }));
     const inst: ContainerStatus | undefined = previous ? list[1] : list[0];
     if (!inst) {
-      if (previous) throw new HttpError(400, `previous terminated container "${name}" in pod "${podName}" not found`);
-      throw new HttpError(400, `container "${name}" in pod "${podName}" is waiting to start: ContainerCreating`);
+      if (previous) throw badRequest(`previous terminated container "${name}" in pod "${podName}" not found`);
+      throw badRequest(`container "${name}" in pod "${podName}" is waiting to start: ContainerCreating`);
     }
     const rt = this.runtime;
     const stdinPath = rt instanceof RuncRuntime ? join(rt.stateDir, 'containers', inst.id, 'stdin') : undefined;
@@ -419,7 +419,7 @@ export class Agent {
     const pod = this.podOf(ns, name);
     const w = this.workers.get(pod.metadata!.uid!);
     const ip = w?.ip || pod.status?.podIP;
-    if (!ip) throw new HttpError(400, `pod ${name} has no IP address yet; wait until it is Running`);
+    if (!ip) throw badRequest(`pod ${name} has no IP address yet; wait until it is Running`);
     return ip;
   }
 

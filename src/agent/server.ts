@@ -17,6 +17,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { closeSync, openSync, readSync, writeSync, constants, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { badRequest, StatusError, unauthorized } from '../api/errors.js';
 import { DAY_MS, ensureSelfSignedServingCert } from '../client/cert.js';
 import type { Runtime } from '../runtime/types.js';
 import { formatLine, parseCriLine, streamLog } from './logs.js';
@@ -36,19 +37,17 @@ export interface StreamTarget {
 /** What the server needs from the agent. */
 export interface StreamBackend {
   runtime: Runtime;
-  /** Finds a container of a pod (default container when `container` is empty); throws HttpError. */
+  /** Finds a container of a pod (default container when `container` is empty); throws a StatusError. */
   container(namespace: string, pod: string, container: string | undefined, previous: boolean): Promise<StreamTarget>;
-  /** The pod's IP for port-forwarding; throws HttpError. */
+  /** The pod's IP for port-forwarding; throws a StatusError. */
   podIP(namespace: string, pod: string): Promise<string>;
   statsSummary(): Promise<unknown>;
   log(msg: string): void;
 }
 
-/** An error with an HTTP status, rendered as a Kubernetes Status. */
-export class HttpError extends Error {
-  constructor(readonly code: number, message: string, readonly reason = code === 404 ? 'NotFound' : code === 400 ? 'BadRequest' : 'InternalError') {
-    super(message);
-  }
+/** Any failure as a Kubernetes Status error from the catalogue (what the API server relays to the client). */
+function asStatusError(e: unknown): StatusError {
+  return e instanceof StatusError ? e : new StatusError(500, 'InternalError', (e as Error)?.message ?? String(e));
 }
 
 export interface AgentServerOptions {
@@ -127,18 +126,18 @@ export class AgentServer {
   }
 
   private fail(res: ServerResponse, e: unknown): void {
-    const err = e instanceof HttpError ? e : new HttpError(500, (e as Error).message ?? String(e));
+    const err = asStatusError(e);
     if (res.headersSent) {
       res.end();
       return;
     }
     res.writeHead(err.code, { 'Content-Type': 'application/json' });
-    res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: err.message, reason: err.reason, code: err.code }));
+    res.end(JSON.stringify(err.toStatus()));
   }
 
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
-      if (!this.authorized(req)) throw new HttpError(401, 'Unauthorized: send the agent token as a bearer token', 'Unauthorized');
+      if (!this.authorized(req)) throw unauthorized('Unauthorized: send the agent token as a bearer token');
       const url = new URL(req.url ?? '/', 'https://agent');
       const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
       if (req.method === 'GET' && parts[0] === 'healthz') {
@@ -157,9 +156,9 @@ export class AgentServer {
         return;
       }
       if (['exec', 'attach', 'portForward'].includes(parts[0] ?? '')) {
-        throw new HttpError(400, `${parts[0]} needs a connection upgrade (WebSocket, or SPDY/3.1 for portForward)`);
+        throw badRequest(`${parts[0]} needs a connection upgrade (WebSocket, or SPDY/3.1 for portForward)`);
       }
-      throw new HttpError(404, `the agent serves no ${req.method} ${url.pathname}`);
+      throw new StatusError(404, 'NotFound', `the agent serves no ${req.method} ${url.pathname}`);
     } catch (e) {
       this.fail(res, e);
     }
@@ -224,7 +223,7 @@ export class AgentServer {
         else void this.attach(ws, target, opts);
       });
     } catch (e) {
-      const err = e instanceof HttpError ? e : new HttpError(500, (e as Error).message);
+      const err = asStatusError(e);
       reject(err.code, err.message);
     }
   }
