@@ -147,28 +147,19 @@ describe('SqliteStore specifics', () => {
     }
   });
 
-  it('creates keys fast: best round at least 12,000 creates/s (target 20,000; see bench/store-throughput)', async () => {
+  it('pages through many keys created one after another (throughput is bench/store-throughput)', async () => {
     const { path, cleanup } = tempDb();
     const s = SqliteStore.open(path);
     try {
       const value = JSON.stringify({ kind: 'Pod', metadata: { name: 'p', namespace: 'default' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } });
-      // The suite shares the machine with other tests, so take the best of a few short rounds;
-      // the floor still catches a per-commit fsync or an unprepared statement (< 5,000/s).
-      const round = 4000;
-      let best = 0;
-      for (let r = 0; r < 6 && best < 20_000; r++) {
-        const t0 = performance.now();
-        for (let i = 0; i < round; i++) await s.create(`/registry/pods/default/p-${r}-${i}`, value);
-        best = Math.max(best, round / ((performance.now() - t0) / 1000));
+      for (let r = 0; r < 2; r++) {
+        for (let i = 0; i < 2000; i++) await s.create(`/registry/pods/default/p-${r}-${i}`, value);
       }
-      assert.ok(best >= 12_000, `${Math.round(best)} creates/s`);
-      const total = await s.count('/registry/pods/default/');
-      assert.ok(total >= round && total % round === 0);
-      const t1 = performance.now();
+      assert.equal(await s.count('/registry/pods/default/'), 4000);
       const page = await s.list('/registry/pods/default/', { limit: 500, startAfter: '/registry/pods/default/p-0-5' });
       assert.equal(page.items.length, 500);
       assert.equal(page.more, true);
-      assert.ok(performance.now() - t1 < 200, 'a page of 500 is fast');
+      assert.ok(page.items.every((kv) => kv.key > '/registry/pods/default/p-0-5'), 'the page starts after the given key');
     } finally {
       await s.close();
       cleanup();
