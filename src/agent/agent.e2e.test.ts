@@ -265,17 +265,21 @@ test('pods: run, status, config, probes, restarts, OOM, images, streams, deletio
   await waitFor('slow', (p) => p.status?.phase === 'Running');
   const t0 = Date.now();
   await client.delete(PODS, 'default', 'slow');
-  const gone = Date.now() + 20_000;
-  while (Date.now() < gone) {
+  // The grace period is a lower bound (nothing may kill the pod sooner); how much longer the
+  // agent takes depends on the machine, so the upper bound is only "it does finish".
+  let goneAfter: number | undefined;
+  const giveUpAt = Date.now() + 20_000;
+  while (Date.now() < giveUpAt) {
     try {
       await client.get(PODS, 'default', 'slow');
     } catch {
+      goneAfter = Date.now() - t0;
       break;
     }
     await new Promise((res) => setTimeout(res, 100));
   }
-  const took = Date.now() - t0;
-  assert.ok(took >= 1800 && took < 10_000, `deletion took ${took} ms`);
+  assert.ok(goneAfter !== undefined, 'the agent finishes a graceful deletion');
+  assert.ok(goneAfter >= 1800, `deleted after ${goneAfter} ms, before its 2 s grace period ran out`);
   for (const n of ['web', 'ready', 'crash', 'done', 'fail', 'live', 'oom', 'noimg']) await client.delete(PODS, 'default', n, { gracePeriodSeconds: 1 }).catch(() => {});
 });
 
