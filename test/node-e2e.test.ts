@@ -278,9 +278,11 @@ describe('skiff up: pods on a real node', { skip, timeout: 170_000 }, () => {
       }
     }
     assert.ok(delays.has('1s') && delays.has('2s') && delays.has('4s'), `back-off messages: ${[...delays].join(', ')}`);
-    // Gaps between restarts grow: 1 s, 2 s, 4 s (the first restart is immediate).
+    // The back-offs between restarts 1→4 are 1 s, 2 s and 4 s: at least 7 s in all, against ~3 s
+    // if the back-off did not grow. A restart is seen when its status write arrives, which a busy
+    // machine delays (never advances), so only the whole span is compared, with room for that.
     const gap = (a: number, b: number) => (restarts.get(b)! - restarts.get(a)!) / 1000;
-    assert.ok(gap(2, 3) >= 1.5 && gap(3, 4) >= 3.2 && gap(3, 4) > gap(2, 3) + 0.8, `restart gaps ${gap(1, 2)} ${gap(2, 3)} ${gap(3, 4)} s`);
+    assert.ok(gap(1, 4) >= 5.5, `restart gaps ${gap(1, 2)} ${gap(2, 3)} ${gap(3, 4)} s`);
 
     const p = getPod(c, 'crash');
     const cs = p.status.containerStatuses[0];
