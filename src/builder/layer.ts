@@ -10,15 +10,15 @@
  * rewrites the headers.
  */
 import { spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { mkdir, rename } from 'node:fs/promises';
 import { PassThrough, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import tarStream from 'tar-stream';
-import { extractLayerTo, MediaTypes, type Descriptor, type ImageStore } from '../image/store.js';
+import { extractLayer } from '../image/layer-tar.js';
+import { MediaTypes, type Descriptor } from '../image/oci.js';
+import type { ImageStore } from '../image/store.js';
 
 /** A layer this build made or reused. */
 export interface BuiltLayer {
@@ -144,27 +144,11 @@ export async function commitLayer(store: ImageStore, dir: string, mtime: number)
  * Makes sure the layer's snapshot exists. `fromDir` (an upper dir in overlay form holding
  * exactly this layer's content) is moved into place when given; otherwise the blob is extracted.
  */
-export async function ensureSnapshot(store: ImageStore, layer: BuiltLayer, fromDir?: string): Promise<string> {
-  const fs = store.snapshotPath(layer.diffId);
-  if (existsSync(fs)) return fs;
-  const final = dirname(fs);
-  const tmp = join(store.snapshotsDir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
-  mkdirSync(tmp, { recursive: true });
-  try {
-    if (fromDir) await rename(fromDir, join(tmp, 'fs'));
-    else {
-      mkdirSync(join(tmp, 'fs'));
-      const got = await extractLayerTo(store.blobPath(layer.desc.digest), join(tmp, 'fs'));
-      if (got !== layer.diffId) throw new Error(`layer ${layer.desc.digest} uncompresses to ${got}, expected ${layer.diffId}: the build cache is corrupt, rebuild with --no-cache`);
-    }
-    try {
-      await rename(tmp, final);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e; // another build made the same layer first
-    }
-    return fs;
-  } finally {
-    await rm(tmp, { recursive: true, force: true });
-  }
+export function ensureSnapshot(store: ImageStore, layer: BuiltLayer, fromDir?: string): Promise<string> {
+  return store.snapshots.install(layer.diffId, async (fs) => {
+    if (fromDir) return rename(fromDir, fs);
+    await mkdir(fs);
+    const got = await extractLayer(store.blobPath(layer.desc.digest), fs);
+    if (got !== layer.diffId) throw new Error(`layer ${layer.desc.digest} uncompresses to ${got}, expected ${layer.diffId}: the build cache is corrupt, rebuild with --no-cache`);
+  });
 }

@@ -26,8 +26,7 @@ import { formatReference, parseReference } from './reference.js';
 import { SnapshotStore } from './snapshots.js';
 
 // The store's vocabulary, importable from the facade so callers need one import; each name has
-// its home in the module named. `extractLayerTo` is the builder's name for extracting a layer.
-export { extractLayer as extractLayerTo } from './layer-tar.js';
+// its home in the module named.
 export type { Progress } from './archive.js';
 export type { ImageInfo } from './image-index.js';
 export {
