@@ -90,3 +90,15 @@ export function safeEncodeString(s: string): string {
   for (let i = 0; i < s.length; i++) out += SAFE_ALPHABET[s.charCodeAt(i) % SAFE_ALPHABET.length];
   return out;
 }
+
+/** A Go duration ("30s", "1m30s", "500ms", "10.025s") in ms; throws on anything else. */
+export function parseGoDuration(s: string): number {
+  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  let total = 0;
+  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
+  let m: RegExpExecArray | null;
+  let consumed = 0;
+  while ((m = re.exec(s))) { total += Number(m[1]) * units[m[2]]; consumed = re.lastIndex; }
+  if (consumed !== s.length || !s) throw new Error(`failed to parse duration ${s}`);
+  return total;
+}
