@@ -19,7 +19,7 @@ import type { KObject } from '../client/types.js';
 import { QueueController, type ReconcileResult } from './base.js';
 import { isJobFinished } from './job.js';
 import type { Controller, ControllerContext } from './types.js';
-import { controllerRef, copy, errText, newControllerRef, parseGoDuration } from './util.js';
+import { controllerRef, copy, errText, newControllerRef, parseGoDuration, resolveControllerRef } from './util.js';
 
 type CJ = CronJob & KObject;
 type J = Job & KObject;
@@ -192,12 +192,7 @@ export function newCronJobController(ctx: ControllerContext, opts: CronJobContro
   const qc = new QueueController('cronjob', ctx, [cjInf as Informer<KObject>, jobInf as Informer<KObject>], sync);
   const q = qc.queue;
 
-  const ownerOf = (j: J): CJ | undefined => {
-    const ref = controllerRef(j);
-    if (!ref || ref.kind !== 'CronJob') return undefined;
-    const cj = cjInf.get(j.metadata?.namespace, ref.name);
-    return cj && cj.metadata?.uid === ref.uid ? cj : undefined;
-  };
+  const ownerOf = (j: J): CJ | undefined => resolveControllerRef(cjInf, j, 'CronJob');
   const enqueueOwner = (j: J) => { const cj = ownerOf(j); if (cj) q.add(keyOf(cj)); };
   cjInf.addEventHandler({
     onAdd: (cj) => q.add(keyOf(cj)),

@@ -8,11 +8,11 @@
  * revisionHistoryLimit and writes the status `kubectl rollout status` and `wait` read.
  */
 import type { Pod } from 'kubernetes-types/core/v1.js';
-import { isReason } from '../api/errors.js';
 import { selectorFromLabelSelector } from '../api/labels.js';
-import { keyOf, splitKey, INDEX_OWNER_UID, type Informer } from '../client/informer.js';
+import { keyOf, splitKey, type Informer } from '../client/informer.js';
 import { DEPLOYMENTS, PODS, REPLICASETS } from '../client/resources.js';
 import type { KObject } from '../client/types.js';
+import { claimObjects } from './controller-ref-manager.js';
 import { QueueController, type ReconcileResult } from './base.js';
 import { rolloutRecreate } from './deployment-recreate.js';
 import { rolloutRolling } from './deployment-rolling.js';
@@ -21,7 +21,7 @@ import {
 } from './deployment-sync.js';
 import type { D, RS } from './deployment-util.js';
 import type { Controller, ControllerContext } from './types.js';
-import { controllerRef, copy, newControllerRef } from './util.js';
+import { controllerRef, copy, resolveControllerRef } from './util.js';
 
 type P = Pod & KObject;
 
@@ -41,12 +41,7 @@ export function newDeploymentController(ctx: ControllerContext): DeploymentContr
   const q = qc.queue;
   const c: DeploymentSyncContext = { client, recorder, clock, podInf };
 
-  const deploymentForRS = (rs: RS): D | undefined => {
-    const ref = controllerRef(rs);
-    if (!ref || ref.kind !== 'Deployment') return undefined;
-    const d = dInf.get(rs.metadata?.namespace, ref.name);
-    return d && d.metadata?.uid === ref.uid ? d : undefined;
-  };
+  const deploymentForRS = (rs: RS): D | undefined => resolveControllerRef(dInf, rs, 'Deployment');
   const enqueueForRS = (rs: RS) => {
     const d = deploymentForRS(rs);
     if (d) { q.add(keyOf(d)); return; }
@@ -71,9 +66,7 @@ export function newDeploymentController(ctx: ControllerContext): DeploymentContr
   // Recreate waits for old pods to be gone, so their deletion must wake the deployment.
   podInf.addEventHandler({
     onDelete: (pod) => {
-      const ref = controllerRef(pod);
-      if (!ref || ref.kind !== 'ReplicaSet') return;
-      const rs = rsInf.get(pod.metadata?.namespace, ref.name);
+      const rs = resolveControllerRef(rsInf, pod, 'ReplicaSet');
       const d = rs && deploymentForRS(rs);
       if (d && d.spec?.strategy?.type === 'Recreate') q.add(keyOf(d));
     },
@@ -93,7 +86,7 @@ export function newDeploymentController(ctx: ControllerContext): DeploymentContr
       }
       return;
     }
-    const rsList = await claimReplicaSets(st.d, sel);
+    const rsList = await claimObjects({ client, owner: st.d, ownerResource: DEPLOYMENTS, ownerApiVersion: 'apps/v1', ownerKind: 'Deployment', informer: rsInf, resource: REPLICASETS, selector: sel });
     if (st.d.metadata?.deletionTimestamp) {
       const { newRS, oldRSs } = await getAllReplicaSets(c, st, rsList, false);
       await syncStatusOnly(c, st, [...oldRSs, newRS], newRS);
@@ -105,37 +98,6 @@ export function newDeploymentController(ctx: ControllerContext): DeploymentContr
     if (st.d.spec?.strategy?.type === 'Recreate') await rolloutRecreate(c, st, rsList);
     else await rolloutRolling(c, st, rsList);
     return st.requeueAfterMs !== undefined ? { requeueAfterMs: st.requeueAfterMs } : undefined;
-  }
-
-  async function claimReplicaSets(d: D, sel: ReturnType<typeof selectorFromLabelSelector>): Promise<RS[]> {
-    const uid = d.metadata!.uid!;
-    const out: RS[] = [];
-    for (const rs of rsInf.byIndex(INDEX_OWNER_UID, uid)) {
-      if (sel.matches(rs.metadata?.labels)) { out.push(rs); continue; }
-      if (d.metadata?.deletionTimestamp) continue;
-      const refs = (rs.metadata?.ownerReferences ?? []).filter((r) => r.uid !== uid);
-      try {
-        await client.patch(REPLICASETS, rs.metadata!.namespace, rs.metadata!.name!, 'merge', { metadata: { ownerReferences: refs.length ? refs : null, resourceVersion: rs.metadata!.resourceVersion } });
-      } catch (err) { if (!isReason(err, 'NotFound')) throw err; }
-    }
-    if (d.metadata?.deletionTimestamp) return out;
-    let canAdopt: boolean | undefined;
-    for (const rs of rsInf.list(d.metadata?.namespace, sel)) {
-      if (controllerRef(rs) || rs.metadata?.deletionTimestamp) continue;
-      if (canAdopt === undefined) {
-        try {
-          const fresh = await client.get<D>(DEPLOYMENTS, d.metadata!.namespace, d.metadata!.name!);
-          canAdopt = fresh.metadata?.uid === uid && !fresh.metadata?.deletionTimestamp;
-        } catch { canAdopt = false; }
-      }
-      if (!canAdopt) break;
-      try {
-        out.push(await client.patch<RS>(REPLICASETS, rs.metadata!.namespace, rs.metadata!.name!, 'merge', {
-          metadata: { ownerReferences: [...(rs.metadata?.ownerReferences ?? []), newControllerRef(d, 'apps/v1', 'Deployment')], resourceVersion: rs.metadata!.resourceVersion },
-        }));
-      } catch (err) { if (!isReason(err, 'NotFound')) throw err; }
-    }
-    return out;
   }
 
   return qc as DeploymentController;

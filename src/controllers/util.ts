@@ -7,6 +7,17 @@ export function controllerRef(o: KObject | undefined): OwnerReferenceLike | unde
   return o?.metadata?.ownerReferences?.find((r) => r.controller);
 }
 
+/**
+ * upstream resolveControllerRef: the object of `kind` that `o`'s controller reference names,
+ * if the cache has it and it is still the same object (same uid).
+ */
+export function resolveControllerRef<T extends KObject>(cache: { get(namespace: string | undefined, name: string): T | undefined }, o: KObject, kind: string): T | undefined {
+  const ref = controllerRef(o);
+  if (!ref || ref.kind !== kind) return undefined;
+  const owner = cache.get(o.metadata?.namespace, ref.name);
+  return owner && owner.metadata?.uid === ref.uid ? owner : undefined;
+}
+
 /** A controller ownerReference to `owner`, as upstream's metav1.NewControllerRef. */
 export function newControllerRef(owner: KObject, apiVersion: string, kind: string): OwnerReferenceLike {
   return { apiVersion, kind, name: owner.metadata!.name!, uid: owner.metadata!.uid!, controller: true, blockOwnerDeletion: true };
