@@ -4,13 +4,19 @@
  * Pods/Object/External metrics need a custom or external metrics API, which skiff does not
  * serve: they are reported invalid as upstream does when those APIs are missing.
  */
+import type { MetricSpec, MetricStatus, MetricValueStatus } from 'kubernetes-types/autoscaling/v2.js';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { Quantity } from '../api/quantity.js';
 import type { KObject, ResourceRef } from '../client/types.js';
 import { calcAverageValueReplicas, calcUtilizationReplicas, type CalcOptions, type PodMetrics } from './hpa-replica-calculator.js';
 import { errText, parseGoDuration } from './util.js';
 
-type Obj = Record<string, any>;
+/** metrics.k8s.io/v1beta1 PodMetrics: one sample of a pod's containers. */
+interface PodMetricsObject extends KObject {
+  timestamp?: string;
+  window?: string;
+  containers?: Array<{ name: string; usage?: Record<string, string> }>;
+}
 
 /** metrics.k8s.io/v1beta1 PodMetrics, listed through the Client. */
 export const POD_METRICS: ResourceRef = { group: 'metrics.k8s.io', version: 'v1beta1', resource: 'pods', namespaced: true, kind: 'PodMetrics' };
@@ -29,7 +35,7 @@ export class MetricError extends Error {
 }
 
 /** A metric's proposal: replicas, the name used in rescale reasons, and its currentMetrics entry. */
-export interface MetricProposal { replicas: number; metricName: string; status: Obj }
+export interface MetricProposal { replicas: number; metricName: string; status: MetricStatus }
 
 /** A Go duration ("10s", "1m5.5s") in ms; 0 when absent or malformed (the sample then counts as taken at once). */
 export function parseDurationMs(d: unknown): number {
@@ -44,11 +50,11 @@ export function parseDurationMs(d: unknown): number {
 /** Per-pod usage of `resource` (milli) from PodMetrics; pods missing the resource (or container) are left out. */
 export function podUsage(items: KObject[], resource: string, container?: string): PodMetrics {
   const out: PodMetrics = new Map();
-  for (const m of items as Obj[]) {
+  for (const m of items as PodMetricsObject[]) {
     let sum = 0;
     let missing = false;
     let found = false;
-    for (const c of (m.containers ?? []) as Obj[]) {
+    for (const c of m.containers ?? []) {
       if (container && c.name !== container) continue;
       found = true;
       const u = c.usage?.[resource];
@@ -59,7 +65,7 @@ export function podUsage(items: KObject[], resource: string, container?: string)
       sum += Quantity.parse(u).milliValue();
     }
     if (missing || !found) continue;
-    out.set(m.metadata?.name, { value: sum, timestamp: Date.parse(m.timestamp ?? '') || 0, windowMs: parseDurationMs(m.window) });
+    out.set(m.metadata?.name ?? '', { value: sum, timestamp: Date.parse(m.timestamp ?? '') || 0, windowMs: parseDurationMs(m.window) });
   }
   return out;
 }
@@ -68,20 +74,20 @@ export function podUsage(items: KObject[], resource: string, container?: string)
  * The proposal of one metric spec entry; throws a MetricError when it has none.
  * `podMetrics` lists the target's PodMetrics (the controller shares one list between metrics).
  */
-export async function computeMetric(m: Obj, specReplicas: number, pods: Pod[], podMetrics: () => Promise<KObject[]>, calc: CalcOptions): Promise<MetricProposal> {
+export async function computeMetric(m: MetricSpec, specReplicas: number, pods: Pod[], podMetrics: () => Promise<KObject[]>, calc: CalcOptions): Promise<MetricProposal> {
   const type = m.type;
   if (type !== 'Resource' && type !== 'ContainerResource') {
-    const field = ({ Pods: 'pods', Object: 'object', External: 'external' } as Record<string, string>)[type];
+    const field = ({ Pods: 'pods', Object: 'object', External: 'external' } as const)[type as 'Pods' | 'Object' | 'External'];
     if (!field) throw new MetricError(`unknown metric source type "${type}"`, 'InvalidMetricSourceType');
     const api = type === 'External' ? 'external.metrics.k8s.io' : 'custom.metrics.k8s.io';
     const reason = type === 'Pods' ? 'FailedGetPodsMetric' : type === 'Object' ? 'FailedGetObjectMetric' : 'FailedGetExternalMetric';
     const msg = `unable to get metric ${m[field]?.metric?.name}: no ${api} API is served by this cluster`;
     throw new MetricError(msg, reason, reason);
   }
-  const src: Obj = (type === 'Resource' ? m.resource : m.containerResource) ?? {};
-  const resource: string = src.name;
-  const container: string | undefined = type === 'ContainerResource' ? src.container : undefined;
-  const t: Obj = src.target ?? {};
+  const src = (type === 'Resource' ? m.resource : m.containerResource) ?? { name: '', target: { type: '' } };
+  const resource = src.name;
+  const container = type === 'ContainerResource' ? m.containerResource?.container : undefined;
+  const t = src.target ?? { type: '' };
   const what = container ? `${resource} container resource` : `${resource} resource`;
   const reason = container ? 'FailedGetContainerResourceMetric' : 'FailedGetResourceMetric';
   const fetch = async () => {
@@ -94,8 +100,8 @@ export async function computeMetric(m: Obj, specReplicas: number, pods: Pod[], p
     if (items.length === 0) throw new Error(`unable to get metrics for resource ${resource}: no metrics returned from resource metrics API`);
     return podUsage(items, resource, container);
   };
-  const statusOf = (current: Obj) =>
-    type === 'Resource' ? { type, resource: { name: resource, current } } : { type, containerResource: { name: resource, container, current } };
+  const statusOf = (current: MetricValueStatus): MetricStatus =>
+    type === 'Resource' ? { type, resource: { name: resource, current } } : { type, containerResource: { name: resource, container: container!, current } };
   if (t.averageValue !== undefined && t.averageValue !== null) {
     try {
       const target = Quantity.parse(t.averageValue).milliValue();

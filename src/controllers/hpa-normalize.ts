@@ -175,28 +175,33 @@ function periodStart(current: number, p: ScalingPolicy, up: readonly ScaleEvent[
   return current - replicasChangePerPeriod(p.periodSeconds, up, now) + replicasChangePerPeriod(p.periodSeconds, down, now);
 }
 
-/** upstream calculateScaleUpLimitWithScalingRules: the most replicas the policies allow now. */
-export function scaleUpLimit(current: number, up: readonly ScaleEvent[], down: readonly ScaleEvent[], rules: ScalingRules, now: number): number {
+/**
+ * The bound the rate policies put on a change in one direction (+1 up, −1 down), from the
+ * replicas each policy's period started with. selectPolicy Max picks the policy allowing
+ * the biggest change, Min the smallest, Disabled allows none.
+ */
+function policyLimit(direction: 1 | -1, current: number, up: readonly ScaleEvent[], down: readonly ScaleEvent[], rules: ScalingRules, now: number): number {
   if (rules.selectPolicy === 'Disabled') return current;
-  const pick = rules.selectPolicy === 'Min' ? Math.min : Math.max;
-  let result = rules.selectPolicy === 'Min' ? Number.MAX_SAFE_INTEGER : Number.MIN_SAFE_INTEGER;
+  const biggestChange = rules.selectPolicy !== 'Min';
+  const pick = (direction === 1) === biggestChange ? Math.max : Math.min;
+  let result = pick === Math.max ? Number.MIN_SAFE_INTEGER : Number.MAX_SAFE_INTEGER;
   for (const p of rules.policies ?? []) {
     const start = periodStart(current, p, up, down, now);
-    result = pick(result, p.type === 'Pods' ? start + p.value : Math.ceil(start * (1 + p.value / 100)));
+    const proposed = p.type === 'Pods' ? start + direction * p.value
+      : direction === 1 ? Math.ceil(start * (1 + p.value / 100)) : Math.trunc(start * (1 - p.value / 100));
+    result = pick(result, proposed);
   }
   return result;
 }
 
+/** upstream calculateScaleUpLimitWithScalingRules: the most replicas the policies allow now. */
+export function scaleUpLimit(current: number, up: readonly ScaleEvent[], down: readonly ScaleEvent[], rules: ScalingRules, now: number): number {
+  return policyLimit(1, current, up, down, rules, now);
+}
+
 /** upstream calculateScaleDownLimitWithBehaviors: the fewest replicas the policies allow now. */
 export function scaleDownLimit(current: number, up: readonly ScaleEvent[], down: readonly ScaleEvent[], rules: ScalingRules, now: number): number {
-  if (rules.selectPolicy === 'Disabled') return current;
-  const pick = rules.selectPolicy === 'Min' ? Math.max : Math.min;
-  let result = rules.selectPolicy === 'Min' ? Number.MIN_SAFE_INTEGER : Number.MAX_SAFE_INTEGER;
-  for (const p of rules.policies ?? []) {
-    const start = periodStart(current, p, up, down, now);
-    result = pick(result, p.type === 'Pods' ? start - p.value : Math.trunc(start * (1 - p.value / 100)));
-  }
-  return result;
+  return policyLimit(-1, current, up, down, rules, now);
 }
 
 /** upstream storeScaleEvent: remembers a change for the rate policies, dropping events older than the longest period. */

@@ -9,6 +9,7 @@
  * events. This file holds the side effects: informers, queue, API reads and writes, events,
  * and the per-HPA history the pure parts need.
  */
+import type { CrossVersionObjectReference, HorizontalPodAutoscaler, HorizontalPodAutoscalerCondition, HorizontalPodAutoscalerStatus, MetricStatus } from 'kubernetes-types/autoscaling/v2.js';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { formatLabelSelector, parseSelector, type Selector } from '../api/labels.js';
 import { rfc3339 } from '../client/clock.js';
@@ -22,8 +23,10 @@ import type { CalcOptions } from './hpa-replica-calculator.js';
 import type { Controller, ControllerContext } from './types.js';
 import { copy, errText } from './util.js';
 
-type Obj = Record<string, any>;
-type HPA = KObject & { spec?: Obj; status?: Obj };
+type HPA = HorizontalPodAutoscaler & KObject;
+type Cond = HorizontalPodAutoscalerCondition;
+/** A Scale (autoscaling/v1), or the scalable object itself from clients that return that. */
+type ScaleLike = KObject & { spec?: { replicas?: number; selector?: unknown }; status?: { selector?: unknown } };
 type P = Pod & KObject;
 
 export interface HpaOptions {
@@ -46,7 +49,7 @@ export interface HpaController extends Controller {
 }
 
 /** The scale subresource a scaleTargetRef names. */
-export function scaleTargetResource(ref: Obj | undefined): ResourceRef | undefined {
+export function scaleTargetResource(ref: Partial<CrossVersionObjectReference> | undefined): ResourceRef | undefined {
   const group = String(ref?.apiVersion ?? '').includes('/') ? String(ref?.apiVersion).split('/')[0] : '';
   const byKind: Record<string, ResourceRef> = { Deployment: DEPLOYMENTS, ReplicaSet: REPLICASETS, StatefulSet: STATEFULSETS, ReplicationController: REPLICATION_CONTROLLERS };
   const r = byKind[ref?.kind ?? ''];
@@ -56,7 +59,7 @@ export function scaleTargetResource(ref: Obj | undefined): ResourceRef | undefin
 }
 
 /** Reads a Scale (or, from clients that return the object itself, the scalable object). */
-export function readScale(o: Obj): { replicas: number; selector: string } {
+export function readScale(o: ScaleLike): { replicas: number; selector: string } {
   const replicas = Number(o.spec?.replicas ?? 0);
   const sel = o.status?.selector;
   if (typeof sel === 'string') return { replicas, selector: sel };
@@ -66,7 +69,7 @@ export function readScale(o: Obj): { replicas: number; selector: string } {
 }
 
 /** Sets a condition, keeping lastTransitionTime when the status did not change. */
-function setCondition(conds: Obj[], type: string, status: 'True' | 'False', reason: string, message: string, now: number): void {
+function setCondition(conds: Cond[], type: string, status: 'True' | 'False', reason: string, message: string, now: number): void {
   const i = conds.findIndex((c) => c.type === type);
   const prev = i >= 0 ? conds[i] : undefined;
   const next = { type, status, lastTransitionTime: prev && prev.status === status ? prev.lastTransitionTime : rfc3339(now), reason, message };
@@ -117,15 +120,16 @@ export function newHorizontalPodAutoscalerController(ctx: ControllerContext, opt
   async function reconcile(key: string, hpa: HPA): Promise<void> {
     const now = clock.now();
     const ns = hpa.metadata?.namespace ?? 'default';
-    const spec = (hpa.spec ?? {}) as Obj;
-    const prevStatus = (hpa.status ?? {}) as Obj;
-    const conds: Obj[] = copy((prevStatus.conditions ?? []) as Obj[]);
-    const ref = (spec.scaleTargetRef ?? {}) as Obj;
+    // The API server defaults and validates both; an object without them is treated as empty.
+    const spec: Partial<NonNullable<HPA['spec']>> = hpa.spec ?? {};
+    const prevStatus: Partial<HorizontalPodAutoscalerStatus> = hpa.status ?? {};
+    const conds: Cond[] = copy(prevStatus.conditions ?? []);
+    const ref: Partial<CrossVersionObjectReference> = spec.scaleTargetRef ?? {};
     const target = scaleTargetResource(ref);
     const minReplicas: number = spec.minReplicas ?? 1;
     const maxReplicas: number = spec.maxReplicas ?? 0;
-    const writeStatus = async (current: number, desired: number, metrics: Obj[] | undefined, rescaled: boolean) => {
-      const status: Obj = {
+    const writeStatus = async (current: number, desired: number, metrics: MetricStatus[] | undefined, rescaled: boolean) => {
+      const status: HorizontalPodAutoscalerStatus = {
         observedGeneration: hpa.metadata?.generation,
         ...(rescaled ? { lastScaleTime: rfc3339(now) } : prevStatus.lastScaleTime ? { lastScaleTime: prevStatus.lastScaleTime } : {}),
         currentReplicas: current,
@@ -142,10 +146,10 @@ export function newHorizontalPodAutoscalerController(ctx: ControllerContext, opt
     };
 
     // The target's scale.
-    let scale: Obj;
+    let scale: ScaleLike;
     try {
       if (!target) throw new Error(`no matches for kind "${ref.kind}" in group "${String(ref.apiVersion ?? '').split('/').slice(0, -1).join('/')}"`);
-      scale = await client.get<Obj>(target, ns, ref.name, { subresource: 'scale' });
+      scale = await client.get<ScaleLike>(target, ns, ref.name!, { subresource: 'scale' });
     } catch (err) {
       const msg = errText(err);
       setCondition(conds, 'AbleToScale', 'False', 'FailedGetScale', `the HPA controller was unable to get the target's current scale: ${msg}`, now);
@@ -158,7 +162,7 @@ export function newHorizontalPodAutoscalerController(ctx: ControllerContext, opt
 
     let desired = 0;
     let rescaleReason = '';
-    let metricStatuses: Obj[] | undefined = prevStatus.currentMetrics;
+    let metricStatuses: MetricStatus[] | undefined = prevStatus.currentMetrics;
     let rescale = true;
     if (currentReplicas === 0 && minReplicas !== 0) {
       // Autoscaling is disabled for this resource.
@@ -212,9 +216,9 @@ export function newHorizontalPodAutoscalerController(ctx: ControllerContext, opt
   }
 
   /** computeReplicasForMetrics: the largest proposal over all metrics, or an error. */
-  async function computeReplicasForMetrics(hpa: HPA, specReplicas: number, selectorText: string, conds: Obj[], now: number): Promise<{ replicas: number; metricName: string; statuses: Obj[]; error?: string }> {
+  async function computeReplicasForMetrics(hpa: HPA, specReplicas: number, selectorText: string, conds: Cond[], now: number): Promise<{ replicas: number; metricName: string; statuses: MetricStatus[]; error?: string }> {
     const ns = hpa.metadata?.namespace ?? 'default';
-    const metrics = ((hpa.spec?.metrics ?? []) as Obj[]);
+    const metrics = hpa.spec?.metrics ?? [];
     if (!selectorText) {
       const msg = 'selector is required';
       recorder.event(hpa, 'Warning', 'SelectorRequired', msg);
@@ -232,7 +236,7 @@ export function newHorizontalPodAutoscalerController(ctx: ControllerContext, opt
     }
     const pods = podInf.list(ns, selector);
     const calc: CalcOptions = { tolerance, cpuInitializationPeriodMs: cpuInitMs, delayOfInitialReadinessStatusMs: readinessDelayMs, now };
-    const statuses: Obj[] = [];
+    const statuses: MetricStatus[] = [];
     let replicas = 0;
     let metricName = '';
     let invalid = 0;
