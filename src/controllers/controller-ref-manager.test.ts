@@ -4,7 +4,7 @@ import type { Pod } from 'kubernetes-types/core/v1.js';
 import { selectorFromLabelSelector } from '../api/labels.js';
 import { PODS, REPLICASETS } from '../client/resources.js';
 import type { KObject } from '../client/types.js';
-import { claimObjects } from './controller-ref-manager.js';
+import { claimObjects, selectingControllers } from './controller-ref-manager.js';
 import { harness } from './testing.js';
 import { resolveControllerRef } from './util.js';
 
@@ -14,11 +14,11 @@ async function setup() {
   const h = harness();
   const owner = await h.client.create<KObject>(REPLICASETS, 'default', {
     metadata: { name: 'web' },
-    spec: { replicas: 0, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [] } } },
+    spec: { replicas: 0, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } },
   });
   const ref = (uid: string, controller = true) => ({ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web', uid, controller });
   const pod = (name: string, app: string, ownerReferences?: unknown[]) =>
-    h.client.create(PODS, 'default', { metadata: { name, labels: { app }, ...(ownerReferences ? { ownerReferences } : {}) }, spec: { containers: [] } });
+    h.client.create(PODS, 'default', { metadata: { name, labels: { app }, ...(ownerReferences ? { ownerReferences } : {}) }, spec: { containers: [{ name: 'c', image: 'busybox' }] } });
   await pod('owned', 'web', [ref(owner.metadata!.uid!)]);
   await pod('owned-relabelled', 'debug', [ref(owner.metadata!.uid!)]);
   await pod('orphan', 'web');
@@ -54,7 +54,7 @@ test('claimObjects adopts nothing for an owner that is gone or being deleted', a
   assert.equal(await controllerOf('orphan'), undefined);
   // The cached owner is stale: the server has a different object under its name.
   await h.client.delete(REPLICASETS, 'default', 'web');
-  await h.client.create(REPLICASETS, 'default', { metadata: { name: 'web' }, spec: { selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } } } } });
+  await h.client.create(REPLICASETS, 'default', { metadata: { name: 'web' }, spec: { selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } } });
   assert.deepEqual((await claim(owner)).map((p) => p.metadata!.name), ['owned']);
   assert.equal(await controllerOf('orphan'), undefined);
   h.stop();
@@ -69,4 +69,12 @@ test('resolveControllerRef: only the same object of the named kind', () => {
   assert.equal(resolveControllerRef(cache, child('Job', 'u1'), 'ReplicaSet'), undefined, 'another kind');
   assert.equal(resolveControllerRef(cache, child('ReplicaSet', 'u1', false), 'ReplicaSet'), undefined, 'not the controller');
   assert.equal(resolveControllerRef(cache, { metadata: {} }, 'ReplicaSet'), undefined);
+});
+
+test('selectingControllers: who may adopt an orphan', () => {
+  const rs = (name: string, namespace: string, matchLabels?: Record<string, string>) => ({ metadata: { name, namespace }, spec: { selector: { matchLabels } } });
+  const all = [rs('web', 'default', { app: 'web' }), rs('all', 'default', {}), rs('db', 'default', { app: 'db' }), rs('web2', 'other', { app: 'web' })];
+  const cache = { list: (ns?: string) => all.filter((r) => r.metadata.namespace === ns) };
+  const names = selectingControllers(cache, { metadata: { namespace: 'default', labels: { app: 'web' } } }).map((r) => r.metadata.name);
+  assert.deepEqual(names, ['web'], 'an empty selector adopts nothing; other namespaces do not count');
 });

@@ -5,7 +5,8 @@
  * the server, so a controller being deleted (or replaced under the same name) never adopts.
  */
 import { isReason } from '../api/errors.js';
-import type { Selector } from '../api/labels.js';
+import type { LabelSelector } from 'kubernetes-types/meta/v1.js';
+import { selectorFromLabelSelector, type Selector } from '../api/labels.js';
 import { INDEX_ORPHAN_NAMESPACE, INDEX_OWNER_UID, type Informer } from '../client/informer.js';
 import type { Client, KObject, ResourceRef } from '../client/types.js';
 import { controllerRef, newControllerRef } from './util.js';
@@ -56,6 +57,17 @@ export async function claimObjects<T extends KObject>(r: ClaimRequest<T>): Promi
     if (adopted) out.push(adopted);
   }
   return out;
+}
+
+/**
+ * The controllers in `cache` whose (non-empty) selector matches `o`'s labels: those that may
+ * adopt it when it is an orphan (upstream getPodReplicaSets, getDeploymentsForReplicaSet).
+ */
+export function selectingControllers<T extends KObject & { spec?: { selector?: LabelSelector } }>(cache: { list(namespace?: string): T[] }, o: KObject): T[] {
+  return cache.list(o.metadata?.namespace).filter((c) => {
+    const sel = selectorFromLabelSelector(c.spec?.selector);
+    return !sel.empty() && sel.matches(o.metadata?.labels);
+  });
 }
 
 /** An object deleted meanwhile is neither released nor adopted: not an error. */

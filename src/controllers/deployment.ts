@@ -12,7 +12,7 @@ import { selectorFromLabelSelector } from '../api/labels.js';
 import { keyOf, splitKey, type Informer } from '../client/informer.js';
 import { DEPLOYMENTS, PODS, REPLICASETS } from '../client/resources.js';
 import type { KObject } from '../client/types.js';
-import { claimObjects } from './controller-ref-manager.js';
+import { claimObjects, selectingControllers } from './controller-ref-manager.js';
 import { QueueController, type ReconcileResult } from './base.js';
 import { rolloutRecreate } from './deployment-recreate.js';
 import { rolloutRolling } from './deployment-rolling.js';
@@ -47,10 +47,7 @@ export function newDeploymentController(ctx: ControllerContext): DeploymentContr
     if (d) { q.add(keyOf(d)); return; }
     if (controllerRef(rs)) return;
     // An orphan: any deployment whose selector matches may adopt it.
-    for (const d2 of dInf.list(rs.metadata?.namespace)) {
-      const sel = selectorFromLabelSelector(d2.spec?.selector);
-      if (!sel.empty() && sel.matches(rs.metadata?.labels)) q.add(keyOf(d2));
-    }
+    for (const d2 of selectingControllers(dInf, rs)) q.add(keyOf(d2));
   };
 
   dInf.addEventHandler({ onAdd: (d) => q.add(keyOf(d)), onUpdate: (_o, d) => q.add(keyOf(d)), onDelete: (d) => q.add(keyOf(d)) });

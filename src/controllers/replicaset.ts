@@ -15,7 +15,7 @@ import { rfc3339 } from '../client/clock.js';
 import { keyOf, splitKey, INDEX_OWNER_UID, type Informer } from '../client/informer.js';
 import { PODS, REPLICASETS } from '../client/resources.js';
 import type { KObject } from '../client/types.js';
-import { claimObjects } from './controller-ref-manager.js';
+import { claimObjects, selectingControllers } from './controller-ref-manager.js';
 import { QueueController, type ReconcileResult } from './base.js';
 import { Expectations } from './expectations.js';
 import type { Controller, ControllerContext } from './types.js';
@@ -71,11 +71,7 @@ export function newReplicaSetController(ctx: ControllerContext): ReplicaSetContr
   const q = qc.queue;
 
   const rsForRef = (pod: P): RS | undefined => resolveControllerRef(rsInf, pod, 'ReplicaSet');
-  const matchingRSes = (pod: P): RS[] =>
-    rsInf.list(pod.metadata?.namespace).filter((rs) => {
-      const sel = selectorFromLabelSelector(rs.spec?.selector);
-      return !sel.empty() && sel.matches(pod.metadata?.labels);
-    });
+  const matchingRSes = (pod: P): RS[] => selectingControllers(rsInf, pod);
 
   const onPodDelete = (pod: P) => {
     const rs = rsForRef(pod);
