@@ -16,7 +16,7 @@ import type { Client, KObject } from '../client/types.js';
 import {
   activeReplicaSets, calculateStatus, desiredReplicas, equalIgnoreHash, findActiveOrLatest, getCondition, hasProgressDeadline,
   isRolling, isSaturated, isScalingEvent as isScalingEventOf, newCondition, newReplicaSetFor, newRSNewReplicas, nextRevision, proportionalScale, REVISION, replicaSetsToCleanUp,
-  sameStatus, setCondition, setNewRSAnnotations, setReplicasAnnotations, specReplicas, splitReplicaSets, type D, type RS, type Status,
+  sameStatus, setCondition, setNewRSAnnotations, setReplicasAnnotations, specReplicas, splitReplicaSets, type Cond, type D, type RS, type Status,
 } from './deployment-util.js';
 import { controllerRef, copy, errText } from './util.js';
 
@@ -42,7 +42,7 @@ export async function writeStatus(c: DeploymentSyncContext, st: SyncState, s: St
 }
 
 /** Sets one condition on a copy of the status and writes it. */
-async function writeCondition(c: DeploymentSyncContext, st: SyncState, cond: Parameters<typeof setCondition>[1]): Promise<void> {
+async function writeCondition(c: DeploymentSyncContext, st: SyncState, cond: Cond): Promise<void> {
   const s = copy(st.d.status ?? {}) as Status;
   setCondition(s, cond);
   await writeStatus(c, st, s);

@@ -10,7 +10,9 @@ import { rfc3339 } from '../client/clock.js';
 import type { KObject } from '../client/types.js';
 import { canonicalJSON, copy, fnv32a, newControllerRef, safeEncodeString, scaledValue } from './util.js';
 
+/** A Deployment as the controller reads it (from the cache or the server). */
 export type D = Deployment & KObject;
+/** A ReplicaSet as the controller reads it. */
 export type RS = ReplicaSet & KObject;
 export type Status = DeploymentStatus;
 export type Cond = DeploymentCondition;
