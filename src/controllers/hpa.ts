@@ -243,12 +243,9 @@ export function newHorizontalPodAutoscalerController(ctx: ControllerContext, opt
     let firstError = '';
     let invalidReason = '';
     let invalidMessage = '';
-    const usageCache = new Map<string, Promise<KObject[]>>();
-    const podMetrics = () => {
-      let p = usageCache.get('all');
-      if (!p) usageCache.set('all', (p = source.list(ns, selectorText)));
-      return p;
-    };
+    // Every resource metric reads the same PodMetrics list: fetch it once per sync.
+    let podMetricsList: Promise<KObject[]> | undefined;
+    const podMetrics = () => (podMetricsList ??= source.list(ns, selectorText));
     for (const m of metrics) {
       try {
         const r = await computeMetric(m, specReplicas, pods, podMetrics, calc);
