@@ -19,7 +19,7 @@ import type { KObject } from '../client/types.js';
 import { QueueController, type ReconcileResult } from './base.js';
 import { isJobFinished } from './job.js';
 import type { Controller, ControllerContext } from './types.js';
-import { controllerRef, copy, errText, newControllerRef } from './util.js';
+import { controllerRef, copy, errText, newControllerRef, parseGoDuration, resolveControllerRef } from './util.js';
 
 type CJ = CronJob & KObject;
 type J = Job & KObject;
@@ -148,17 +148,6 @@ export function parseSchedule(schedule: string, tz?: string): Schedule {
   };
 }
 
-function parseGoDuration(s: string): number {
-  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  let total = 0;
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
-  let m: RegExpExecArray | null;
-  let consumed = 0;
-  while ((m = re.exec(s))) { total += Number(m[1]) * units[m[2]]; consumed = re.lastIndex; }
-  if (consumed !== s.length || !s) throw new Error(`failed to parse duration ${s}`);
-  return total;
-}
-
 /**
  * upstream mostRecentScheduleTime: the latest activation in (earliest, now], how many were
  * missed, and the earliest time considered (lastScheduleTime or creation, not before now −
@@ -203,12 +192,7 @@ export function newCronJobController(ctx: ControllerContext, opts: CronJobContro
   const qc = new QueueController('cronjob', ctx, [cjInf as Informer<KObject>, jobInf as Informer<KObject>], sync);
   const q = qc.queue;
 
-  const ownerOf = (j: J): CJ | undefined => {
-    const ref = controllerRef(j);
-    if (!ref || ref.kind !== 'CronJob') return undefined;
-    const cj = cjInf.get(j.metadata?.namespace, ref.name);
-    return cj && cj.metadata?.uid === ref.uid ? cj : undefined;
-  };
+  const ownerOf = (j: J): CJ | undefined => resolveControllerRef(cjInf, j, 'CronJob');
   const enqueueOwner = (j: J) => { const cj = ownerOf(j); if (cj) q.add(keyOf(cj)); };
   cjInf.addEventHandler({
     onAdd: (cj) => q.add(keyOf(cj)),

@@ -2,9 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEPLOYMENTS, HORIZONTAL_POD_AUTOSCALERS, PODS } from '../client/resources.js';
 import { rfc3339 } from '../client/clock.js';
-import type { KObject } from '../client/types.js';
 import { harness, type Harness } from './testing.js';
-import { POD_METRICS, calcUtilizationReplicas, newHorizontalPodAutoscalerController, parseDurationMs, scaleDownLimit, scaleUpLimit, type HpaController } from './hpa.js';
+import { POD_METRICS, parseDurationMs } from './hpa-metrics.js';
+import { newHorizontalPodAutoscalerController, type HpaController } from './hpa.js';
 
 import type { Obj } from '../api/registry.js';
 const HOUR = 3_600_000;
@@ -218,26 +218,9 @@ test('unknown targets and custom metrics are reported', async () => {
   p.h.stop();
 });
 
-test('replica calculator: missing pods damp the change, rate limits, durations', () => {
-  const now = Date.parse('2024-01-01T01:00:00Z');
-  const o = { tolerance: 0.1, cpuInitializationPeriodMs: 300_000, delayOfInitialReadinessStatusMs: 30_000, now };
-  const pod = (name: string): KObject => ({
-    metadata: { name },
-    spec: { containers: [{ name: 'c', resources: { requests: { cpu: '100m' } } }] },
-    status: { phase: 'Running', startTime: '2024-01-01T00:00:00Z', conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: '2024-01-01T00:00:00Z' }] },
-  });
-  const pods = [pod('a'), pod('b'), pod('c')] as never[];
-  const m = (v: number) => ({ value: v, timestamp: now, windowMs: 15_000 });
-  // Two pods at 200% of a 100% target, one without metrics: scale-up assumes it uses nothing.
-  const r = calcUtilizationReplicas(3, 100, 'cpu', pods, new Map([['a', m(200)], ['b', m(200)]]), o);
-  assert.equal(r.utilization, 200);
-  assert.equal(r.replicas, 4); // ceil(400/300 * 3)
-  // Scale-down with a missing pod assumes it uses 100%.
-  const d = calcUtilizationReplicas(3, 100, 'cpu', pods, new Map([['a', m(10)], ['b', m(10)]]), o);
-  assert.equal(d.replicas, 2); // ceil(120/300 * 3) = 2
-  assert.throws(() => calcUtilizationReplicas(1, 50, 'cpu', [], new Map(), o), /no pods returned by selector/);
-  assert.equal(scaleUpLimit(2, [], [], { selectPolicy: 'Max', policies: [{ type: 'Pods', value: 4, periodSeconds: 15 }, { type: 'Percent', value: 100, periodSeconds: 15 }] }, now), 6);
-  assert.equal(scaleDownLimit(10, [], [{ replicaChange: 2, timestamp: now - 1000 }], { selectPolicy: 'Max', policies: [{ type: 'Percent', value: 50, periodSeconds: 60 }] }, now), 6);
+test('PodMetrics windows are Go durations', () => {
   assert.equal(parseDurationMs('1m5.5s'), 65_500);
   assert.equal(parseDurationMs('10.025s'), 10_025);
+  assert.equal(parseDurationMs(undefined), 0);
+  assert.equal(parseDurationMs('soon'), 0);
 });

@@ -33,7 +33,7 @@ import { QueueController, type ReconcileResult } from './base.js';
 import { Expectations } from './expectations.js';
 import { comparePodsForDeletion, slowStartBatch } from './replicaset.js';
 import type { Controller, ControllerContext } from './types.js';
-import { controllerRef, copy, errText, isPodReady, newControllerRef } from './util.js';
+import { copy, errText, isPodReady, newControllerRef, resolveControllerRef } from './util.js';
 
 type J = Job & KObject;
 type P = Pod & KObject;
@@ -116,12 +116,7 @@ export function newJobController(ctx: ControllerContext): JobController {
   const qc = new QueueController('job', ctx, [jobInf as Informer<KObject>, podInf as Informer<KObject>], sync);
   const q = qc.queue;
 
-  const jobForPod = (pod: P): J | undefined => {
-    const ref = controllerRef(pod);
-    if (!ref || ref.kind !== 'Job') return undefined;
-    const j = jobInf.get(pod.metadata?.namespace, ref.name);
-    return j && j.metadata?.uid === ref.uid ? j : undefined;
-  };
+  const jobForPod = (pod: P): J | undefined => resolveControllerRef(jobInf, pod, 'Job');
   const onPodDelete = (pod: P) => {
     const j = jobForPod(pod);
     if (!j) return;

@@ -12,13 +12,14 @@ import type { ReplicaSet, ReplicaSetCondition } from 'kubernetes-types/apps/v1.j
 import { isReason } from '../api/errors.js';
 import { selectorFromLabelSelector, selectorFromSet } from '../api/labels.js';
 import { rfc3339 } from '../client/clock.js';
-import { keyOf, splitKey, INDEX_OWNER_UID, INDEX_ORPHAN_NAMESPACE, type Informer } from '../client/informer.js';
+import { keyOf, splitKey, INDEX_OWNER_UID, type Informer } from '../client/informer.js';
 import { PODS, REPLICASETS } from '../client/resources.js';
 import type { KObject } from '../client/types.js';
+import { claimObjects, selectingControllers } from './controller-ref-manager.js';
 import { QueueController, type ReconcileResult } from './base.js';
 import { Expectations } from './expectations.js';
 import type { Controller, ControllerContext } from './types.js';
-import { controllerRef, copy, errText, isPodActive, isPodAvailable, isPodReady, maxRestarts, newControllerRef, podCondition } from './util.js';
+import { controllerRef, copy, errText, isPodActive, isPodAvailable, isPodReady, maxRestarts, newControllerRef, podCondition, resolveControllerRef } from './util.js';
 
 type RS = ReplicaSet & KObject;
 type P = Pod & KObject;
@@ -69,17 +70,8 @@ export function newReplicaSetController(ctx: ControllerContext): ReplicaSetContr
   const qc: QueueController = new QueueController('replicaset', ctx, [rsInf as Informer<KObject>, podInf as Informer<KObject>], sync);
   const q = qc.queue;
 
-  const rsForRef = (pod: P): RS | undefined => {
-    const ref = controllerRef(pod);
-    if (!ref || ref.kind !== 'ReplicaSet') return undefined;
-    const rs = rsInf.get(pod.metadata?.namespace, ref.name);
-    return rs && rs.metadata?.uid === ref.uid ? rs : undefined;
-  };
-  const matchingRSes = (pod: P): RS[] =>
-    rsInf.list(pod.metadata?.namespace).filter((rs) => {
-      const sel = selectorFromLabelSelector(rs.spec?.selector);
-      return !sel.empty() && sel.matches(pod.metadata?.labels);
-    });
+  const rsForRef = (pod: P): RS | undefined => resolveControllerRef(rsInf, pod, 'ReplicaSet');
+  const matchingRSes = (pod: P): RS[] => selectingControllers(rsInf, pod);
 
   const onPodDelete = (pod: P) => {
     const rs = rsForRef(pod);
@@ -133,7 +125,7 @@ export function newReplicaSetController(ctx: ControllerContext): ReplicaSetContr
     if (!rs) { expectations.delete(key); return; }
     const needsSync = expectations.satisfied(key);
     const selector = selectorFromLabelSelector(rs.spec?.selector);
-    const pods = await claimPods(rs, selector);
+    const pods = await claimObjects({ client, owner: rs, ownerResource: REPLICASETS, ownerApiVersion: 'apps/v1', ownerKind: 'ReplicaSet', informer: podInf, resource: PODS, selector });
     const active = pods.filter(isPodActive);
     let manageErr: { err: Error; kind: 'FailedCreate' | 'FailedDelete' } | undefined;
     if (needsSync && !rs.metadata?.deletionTimestamp) manageErr = await manageReplicas(active, rs, key);
@@ -147,51 +139,6 @@ export function newReplicaSetController(ctx: ControllerContext): ReplicaSetContr
   }
 
   /** Adopts orphans that match, releases owned pods that no longer match (ControllerRefManager). */
-  async function claimPods(rs: RS, selector: ReturnType<typeof selectorFromLabelSelector>): Promise<P[]> {
-    const uid = rs.metadata!.uid!;
-    const owned = podInf.byIndex(INDEX_OWNER_UID, uid);
-    const out: P[] = [];
-    let canAdopt: boolean | undefined;
-    const deleting = !!rs.metadata?.deletionTimestamp;
-    for (const pod of owned) {
-      if (selector.matches(pod.metadata?.labels)) { out.push(pod); continue; }
-      if (deleting) continue;
-      try {
-        const refs = (pod.metadata?.ownerReferences ?? []).filter((r) => r.uid !== uid);
-        await client.patch(PODS, pod.metadata!.namespace, pod.metadata!.name!, 'merge', {
-          metadata: { ownerReferences: refs.length ? refs : null, resourceVersion: pod.metadata!.resourceVersion },
-        });
-      } catch (err) {
-        if (!isReason(err, 'NotFound')) throw err;
-      }
-    }
-    if (selector.empty()) return out;
-    for (const pod of podInf.byIndex(INDEX_ORPHAN_NAMESPACE, rs.metadata?.namespace ?? '')) {
-      if (!selector.matches(pod.metadata?.labels)) continue;
-      if (controllerRef(pod) || pod.metadata?.deletionTimestamp || deleting) continue;
-      // Adopt only if the ReplicaSet, read fresh from the server, is still this one and alive.
-      if (canAdopt === undefined) {
-        try {
-          const fresh = await client.get<RS>(REPLICASETS, rs.metadata!.namespace, rs.metadata!.name!);
-          canAdopt = fresh.metadata?.uid === uid && !fresh.metadata?.deletionTimestamp;
-        } catch { canAdopt = false; }
-      }
-      if (!canAdopt) break;
-      try {
-        const adopted = await client.patch<P>(PODS, pod.metadata!.namespace, pod.metadata!.name!, 'merge', {
-          metadata: {
-            ownerReferences: [...(pod.metadata?.ownerReferences ?? []), newControllerRef(rs, 'apps/v1', 'ReplicaSet')],
-            resourceVersion: pod.metadata!.resourceVersion,
-          },
-        });
-        out.push(adopted);
-      } catch (err) {
-        if (!isReason(err, 'NotFound')) throw err;
-      }
-    }
-    return out;
-  }
-
   async function manageReplicas(active: P[], rs: RS, key: string): Promise<{ err: Error; kind: 'FailedCreate' | 'FailedDelete' } | undefined> {
     const want = rs.spec?.replicas ?? 1;
     let diff = active.length - want;

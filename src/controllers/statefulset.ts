@@ -22,7 +22,7 @@ import type { KObject } from '../client/types.js';
 import { QueueController, type ReconcileResult } from './base.js';
 import { templateHash } from './daemonset.js';
 import type { Controller, ControllerContext } from './types.js';
-import { canonicalJSON, controllerRef, copy, errText, isPodAvailable, isPodReady, newControllerRef } from './util.js';
+import { canonicalJSON, copy, errText, isPodAvailable, isPodReady, newControllerRef, resolveControllerRef } from './util.js';
 
 type SS = StatefulSet & KObject;
 type P = Pod & KObject;
@@ -60,12 +60,7 @@ export function newStatefulSetController(ctx: ControllerContext): StatefulSetCon
   /** Pods created or deleted but not yet seen in the cache: "ns/name" → expected presence. */
   const pending = new Map<string, boolean>();
 
-  const ssForPod = (p: P): SS | undefined => {
-    const ref = controllerRef(p);
-    if (!ref || ref.kind !== 'StatefulSet') return undefined;
-    const s = ssInf.get(p.metadata?.namespace, ref.name);
-    return s && s.metadata?.uid === ref.uid ? s : undefined;
-  };
+  const ssForPod = (p: P): SS | undefined => resolveControllerRef(ssInf, p, 'StatefulSet');
   const onPod = (p: P) => {
     const s = ssForPod(p);
     if (!s) return;

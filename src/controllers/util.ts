@@ -7,6 +7,17 @@ export function controllerRef(o: KObject | undefined): OwnerReferenceLike | unde
   return o?.metadata?.ownerReferences?.find((r) => r.controller);
 }
 
+/**
+ * upstream resolveControllerRef: the object of `kind` that `o`'s controller reference names,
+ * if the cache has it and it is still the same object (same uid).
+ */
+export function resolveControllerRef<T extends KObject>(cache: { get(namespace: string | undefined, name: string): T | undefined }, o: KObject, kind: string): T | undefined {
+  const ref = controllerRef(o);
+  if (!ref || ref.kind !== kind) return undefined;
+  const owner = cache.get(o.metadata?.namespace, ref.name);
+  return owner && owner.metadata?.uid === ref.uid ? owner : undefined;
+}
+
 /** A controller ownerReference to `owner`, as upstream's metav1.NewControllerRef. */
 export function newControllerRef(owner: KObject, apiVersion: string, kind: string): OwnerReferenceLike {
   return { apiVersion, kind, name: owner.metadata!.name!, uid: owner.metadata!.uid!, controller: true, blockOwnerDeletion: true };
@@ -89,4 +100,16 @@ export function safeEncodeString(s: string): string {
   let out = '';
   for (let i = 0; i < s.length; i++) out += SAFE_ALPHABET[s.charCodeAt(i) % SAFE_ALPHABET.length];
   return out;
+}
+
+/** A Go duration ("30s", "1m30s", "500ms", "10.025s") in ms; throws on anything else. */
+export function parseGoDuration(s: string): number {
+  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  let total = 0;
+  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
+  let m: RegExpExecArray | null;
+  let consumed = 0;
+  while ((m = re.exec(s))) { total += Number(m[1]) * units[m[2]]; consumed = re.lastIndex; }
+  if (consumed !== s.length || !s) throw new Error(`failed to parse duration ${s}`);
+  return total;
 }
