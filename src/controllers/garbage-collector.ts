@@ -11,6 +11,7 @@
  * with a live GET before anything is deleted, so a slow cache never causes a wrong deletion.
  */
 import { isReason } from '../api/errors.js';
+import { parseApiVersion } from '../api/registry.js';
 import { keyOf, type Informer } from '../client/informer.js';
 import { GC_RESOURCES } from '../client/resources.js';
 import type { KObject, OwnerReferenceLike, ResourceRef } from '../client/types.js';
@@ -22,7 +23,7 @@ const FOREGROUND = 'foregroundDeletion';
 const ORPHAN = 'orphan';
 
 const rkey = (r: ResourceRef) => `${r.group}/${r.resource}`;
-const gvk = (apiVersion: string, kind: string) => `${apiVersion.includes('/') ? apiVersion.split('/')[0] : ''}/${kind}`;
+const gvk = (apiVersion: string, kind: string) => `${parseApiVersion(apiVersion).group}/${kind}`;
 
 /** The garbage collector plus handles tests use. */
 export interface GarbageCollector extends Controller {

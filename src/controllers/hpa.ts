@@ -12,6 +12,7 @@
 import type { CrossVersionObjectReference, HorizontalPodAutoscaler, HorizontalPodAutoscalerCondition, HorizontalPodAutoscalerStatus, MetricStatus } from 'kubernetes-types/autoscaling/v2.js';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { formatLabelSelector, parseSelector, type Selector } from '../api/labels.js';
+import { parseApiVersion } from '../api/registry.js';
 import { rfc3339 } from '../client/clock.js';
 import { splitKey, keyOf, type Informer } from '../client/informer.js';
 import { DEPLOYMENTS, HORIZONTAL_POD_AUTOSCALERS, PODS, REPLICASETS, REPLICATION_CONTROLLERS, STATEFULSETS } from '../client/resources.js';
@@ -50,7 +51,7 @@ export interface HpaController extends Controller {
 
 /** The scale subresource a scaleTargetRef names. */
 export function scaleTargetResource(ref: Partial<CrossVersionObjectReference> | undefined): ResourceRef | undefined {
-  const group = String(ref?.apiVersion ?? '').includes('/') ? String(ref?.apiVersion).split('/')[0] : '';
+  const { group } = parseApiVersion(String(ref?.apiVersion ?? ''));
   const byKind: Record<string, ResourceRef> = { Deployment: DEPLOYMENTS, ReplicaSet: REPLICASETS, StatefulSet: STATEFULSETS, ReplicationController: REPLICATION_CONTROLLERS };
   const r = byKind[ref?.kind ?? ''];
   if (!r) return undefined;
@@ -148,7 +149,7 @@ export function newHorizontalPodAutoscalerController(ctx: ControllerContext, opt
     // The target's scale.
     let scale: ScaleLike;
     try {
-      if (!target) throw new Error(`no matches for kind "${ref.kind}" in group "${String(ref.apiVersion ?? '').split('/').slice(0, -1).join('/')}"`);
+      if (!target) throw new Error(`no matches for kind "${ref.kind}" in group "${parseApiVersion(String(ref.apiVersion ?? '')).group}"`);
       scale = await client.get<ScaleLike>(target, ns, ref.name!, { subresource: 'scale' });
     } catch (err) {
       const msg = errText(err);
