@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { writeBusyboxRootfs } from '../src/image/bootstrap-rootfs.js';
-import { BENCH_IMAGE, LoadClient, intArg, log, percentile, round, sleep, startUp, trackPods, waitFor } from './support.js';
+import { BENCH_IMAGE, LoadClient, intArg, log, percentile, round, startUp, waitFor } from './support.js';
 
 const SEQ = intArg('SEQ', 20);
 const PAR = intArg('PAR', 20);

@@ -7,7 +7,6 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
 import tls from 'node:tls';
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { startCluster, type TestCluster } from './support/cluster.js';

@@ -7,7 +7,6 @@
 import type { Store } from '../store/types.js';
 import { StoreError } from '../store/types.js';
 import {
-  StatusError,
   alreadyExists,
   badRequest,
   conflict,

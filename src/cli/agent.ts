@@ -5,8 +5,6 @@
 import { DEFAULT_DATA_DIR } from './defaults.js';
 import type { Command } from 'commander';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
-import { homedir } from 'node:os';
 import { clientFromKubeconfig, loadKubeconfig } from '../client/rest.js';
 import { startNodeStack } from '../agent/node-stack.js';
 import { readIdentity, resetNode } from '../agent/reset.js';

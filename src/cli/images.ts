@@ -8,8 +8,6 @@
  */
 import { DEFAULT_DATA_DIR } from './defaults.js';
 import type { Command } from 'commander';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { ImageStore, type Progress } from '../image/store.js';
 import { familiarString } from '../image/reference.js';
 

@@ -3,7 +3,7 @@ import { badRequest, conflict, fieldErrors, invalid } from '../errors.js';
 import type { KObject, Obj, ResourceDef } from '../registry.js';
 import { age, humanDuration } from '../meta.js';
 import { defaultPodSpec, validatePodSpec, validatePodUpdate } from './pod-spec.js';
-import { defineResource, specOf, statusOf, wide } from './common.js';
+import { defineResource, specOf, statusOf } from './common.js';
 
 /** The STATUS column of `kubectl get pods`, as printPod computes it. */
 export function podStatusReason(pod: KObject): string {
