@@ -2,10 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CronJob, CronJobSpec, Job } from 'kubernetes-types/batch/v1.js';
 import { rfc3339 } from '../client/clock.js';
-import type { FakeClient } from '../client/fake.js';
+import type { TestClient as FakeClient } from './testing/harness.js';
 import { CRONJOBS, JOBS } from '../client/resources.js';
 import { mostRecentScheduleTime, newCronJobController, parseSchedule } from './cronjob.js';
-import { harness } from './testing.js';
+import { harness } from './testing/harness.js';
 
 const T = (s: string) => Date.parse(s);
 const iso = (t: number | undefined) => (t === undefined ? undefined : new Date(t).toISOString());

@@ -2,10 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ControllerRevision, DaemonSet, DaemonSetSpec } from 'kubernetes-types/apps/v1.js';
 import type { Node, Pod, Taint } from 'kubernetes-types/core/v1.js';
-import type { FakeClient } from '../client/fake.js';
+import type { TestClient as FakeClient } from './testing/harness.js';
 import { CONTROLLER_REVISIONS, DAEMONSETS, NODES, PODS } from '../client/resources.js';
 import { daemonPodNode, newDaemonSetController, nodeShouldRunDaemonPod } from './daemonset.js';
-import { harness, makePodsReady } from './testing.js';
+import { harness, makePodsReady } from './testing/harness.js';
 
 const node = (name: string, labels: Record<string, string> = {}, taints: Taint[] = []): Node => ({
   apiVersion: 'v1', kind: 'Node', metadata: { name, labels: { 'kubernetes.io/hostname': name, ...labels } }, spec: taints.length ? { taints } : {},

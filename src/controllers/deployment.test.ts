@@ -5,7 +5,7 @@ import type { Pod } from 'kubernetes-types/core/v1.js';
 import { DEPLOYMENTS, PODS, REPLICASETS } from '../client/resources.js';
 import { computeHash, newDeploymentController, resolveFenceposts, REVISION, REVISION_HISTORY } from './deployment.js';
 import { newReplicaSetController } from './replicaset.js';
-import { harness, makePodsReady, type Harness } from './testing.js';
+import { harness, makePodsReady, type Harness } from './testing/harness.js';
 import { isPodReady } from './util.js';
 
 function deployment(replicas: number, image = 'nginx:1', spec: Partial<Deployment['spec']> = {}): Deployment {

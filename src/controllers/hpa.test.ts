@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { DEPLOYMENTS, HORIZONTAL_POD_AUTOSCALERS, PODS } from '../client/resources.js';
 import { rfc3339 } from '../client/clock.js';
 import type { KObject } from '../client/types.js';
-import { harness, type Harness } from './testing.js';
+import { harness, type Harness } from './testing/harness.js';
 import { POD_METRICS, calcUtilizationReplicas, newHorizontalPodAutoscalerController, parseDurationMs, scaleDownLimit, scaleUpLimit, type HpaController } from './hpa.js';
 
 type Obj = Record<string, any>;
@@ -175,7 +175,7 @@ test('pods still initialising are not counted for cpu; replicas below min are ra
   await z.h.settle();
   assert.equal(z.replicas(), 0);
   assert.equal(cond(z.hpa(), 'ScalingActive').reason, 'ScalingDisabled');
-  await z.h.client.patch(HORIZONTAL_POD_AUTOSCALERS, 'default', 'busy', 'merge', { spec: { minReplicas: 0 } });
+  await assert.rejects(z.h.client.patch(HORIZONTAL_POD_AUTOSCALERS, 'default', 'busy', 'merge', { spec: { minReplicas: 0 } }), /minReplicas/);
   await z.h.settle();
   z.h.stop();
 

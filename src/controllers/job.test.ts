@@ -4,9 +4,9 @@ import type { Pod } from 'kubernetes-types/core/v1.js';
 import type { Job, JobSpec } from 'kubernetes-types/batch/v1.js';
 import { rfc3339 } from '../client/clock.js';
 import { JOBS, PODS } from '../client/resources.js';
-import type { FakeClient } from '../client/fake.js';
+import type { TestClient as FakeClient } from './testing/harness.js';
 import { formatIndexes, newJobController, parseIndexes } from './job.js';
-import { harness, makePodsReady } from './testing.js';
+import { harness, makePodsReady } from './testing/harness.js';
 
 const jobObj = (name: string, spec: Partial<JobSpec> = {}): Job => ({
   apiVersion: 'batch/v1', kind: 'Job',
@@ -167,7 +167,7 @@ test('Indexed jobs run one pod per index with the index annotation, label, env a
   assert.match(p1.metadata!.name!, /^idx-1-[a-z0-9]{5}$/);
   assert.equal(p1.metadata!.labels!['batch.kubernetes.io/job-completion-index'], '1');
   assert.equal(p1.spec!.hostname, 'idx-1');
-  assert.deepEqual(p1.spec!.containers[0].env, [{ name: 'JOB_COMPLETION_INDEX', valueFrom: { fieldRef: { fieldPath: "metadata.annotations['batch.kubernetes.io/job-completion-index']" } } }]);
+  assert.deepEqual(p1.spec!.containers[0].env, [{ name: 'JOB_COMPLETION_INDEX', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: "metadata.annotations['batch.kubernetes.io/job-completion-index']" } } }]);
 
   // Index 1 fails and is replaced (after backoff) with a pod of the same index; 0 and 2 succeed.
   await finish(h.client, [byIndex.get('0')!, byIndex.get('2')!], 'Succeeded', h.clock.now());
@@ -178,7 +178,7 @@ test('Indexed jobs run one pod per index with the index annotation, label, env a
   assert.equal(j.status!.succeeded, 2);
   await h.clock.advance(11_000);
   await h.settle();
-  pods = podsOf(h.client, 'idx').filter((p) => !p.status?.phase);
+  pods = podsOf(h.client, 'idx').filter((p) => p.status?.phase === 'Pending');
   assert.equal(pods.length, 1);
   assert.equal(pods[0].metadata!.annotations!['batch.kubernetes.io/job-completion-index'], '1');
   await finish(h.client, pods, 'Succeeded', h.clock.now());

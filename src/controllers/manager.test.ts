@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Deployment } from 'kubernetes-types/apps/v1.js';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { FakeClock, flushAsync } from '../client/clock.js';
-import { FakeClient } from '../client/fake.js';
+import { TestClient as FakeClient } from '../apiserver/testing/test-api.js';
 import { DEPLOYMENTS, EVENTS, NAMESPACES, PODS, SERVICE_ACCOUNTS } from '../client/resources.js';
 import { startControllerManager } from './manager.js';
 
@@ -12,7 +12,6 @@ test('the manager runs the controllers: a deployment gets pods and a namespace i
   const client = new FakeClient({ clock });
   const mgr = startControllerManager({ client, clock });
   await mgr.started;
-  await client.create(NAMESPACES, undefined, { metadata: { name: 'default' } });
   await client.create<Deployment>(DEPLOYMENTS, 'default', {
     metadata: { name: 'web' },
     spec: { replicas: 2, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } } },

@@ -2,10 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { StatefulSet, StatefulSetSpec } from 'kubernetes-types/apps/v1.js';
 import type { PersistentVolumeClaim, Pod } from 'kubernetes-types/core/v1.js';
-import type { FakeClient } from '../client/fake.js';
+import type { TestClient as FakeClient } from './testing/harness.js';
 import { PERSISTENT_VOLUME_CLAIMS, PODS, STATEFULSETS } from '../client/resources.js';
 import { newStatefulSetController } from './statefulset.js';
-import { harness, makePodsReady } from './testing.js';
+import { harness, makePodsReady } from './testing/harness.js';
 
 const ssObj = (spec: Partial<StatefulSetSpec> = {}): StatefulSet => ({
   apiVersion: 'apps/v1', kind: 'StatefulSet',
