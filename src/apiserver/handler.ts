@@ -74,14 +74,18 @@ interface ResourcePath {
 }
 
 export class ApiHandler {
-  private readonly openapi: OpenApi;
+  private openapiDocs?: OpenApi;
   private readonly now: () => number;
   private readonly metrics?: MetricsApi;
 
   constructor(private readonly opts: HandlerOptions) {
-    this.openapi = new OpenApi(opts.registry, opts.openApiSchemas);
     this.metrics = opts.metrics ?? metricsApiFromNodeProxy(opts.storage, opts.registry, opts.nodeProxy);
     this.now = () => (opts.clock ?? Date).now();
+  }
+
+  /** Built on first use: rendering and hashing every group's document costs milliseconds at start. */
+  private get openapi(): OpenApi {
+    return (this.openapiDocs ??= new OpenApi(this.opts.registry, this.opts.openApiSchemas));
   }
 
   /** Handles one request; never throws (errors become Status responses). */

@@ -5,7 +5,7 @@
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { FakeClock, flushAsync, rfc3339 } from '../../client/clock.js';
 import { FakeRecorder } from '../../client/events.js';
-import { Informer, SharedInformerFactory } from '../../client/informer.js';
+import { SharedInformerFactory } from '../../client/informer.js';
 import { PODS } from '../../client/resources.js';
 import { TestClient } from '../../apiserver/testing/test-api.js';
 import type { KObject } from '../../client/types.js';
@@ -37,7 +37,7 @@ export function harness(options: ControllerOptions = {}, start = '2024-01-01T00:
   const recorder = new FakeRecorder();
   const ctx: ControllerContext = { client, informers, recorder: () => recorder, clock, options };
   const running: Controller[] = [];
-  const kubelet = acknowledgePodDeletions(client, clock);
+  acknowledgePodDeletions(client, informers);
   return {
     clock, client, informers, recorder, ctx,
     start(...cs) { for (const c of cs) { running.push(c); void c.run(1); } informers.start(); },
@@ -52,7 +52,7 @@ export function harness(options: ControllerOptions = {}, start = '2024-01-01T00:
       }
       throw new Error('controllers did not settle');
     },
-    stop() { for (const c of running) c.stop(); informers.stop(); kubelet.stop(); },
+    stop() { for (const c of running) c.stop(); informers.stop(); },
   };
 }
 
@@ -60,18 +60,16 @@ export function harness(options: ControllerOptions = {}, start = '2024-01-01T00:
  * Plays the node agents' part in graceful deletion: once a pod on a node is being deleted and
  * holds no finalizers, its containers are "stopped" at once and the pod is deleted for good
  * (grace period 0), as a kubelet confirms. Without it, bound pods would stay Terminating.
+ * It follows the shared pod informer (no second watch) and writes as its own client.
  */
-function acknowledgePodDeletions(client: TestClient, clock: FakeClock): Informer<KObject> {
+function acknowledgePodDeletions(client: TestClient, informers: SharedInformerFactory): void {
   const agent = client.otherClient();
-  const pods = new Informer<KObject>(agent, PODS, { clock });
   const confirm = (p: KObject) => {
     const md = p.metadata!;
     if (!md.deletionTimestamp || md.finalizers?.length || !md.deletionGracePeriodSeconds) return;
     agent.delete(PODS, md.namespace, md.name!, { gracePeriodSeconds: 0, preconditions: { uid: md.uid } }).catch(() => {});
   };
-  pods.addEventHandler({ onAdd: confirm, onUpdate: (_old, p) => confirm(p) });
-  pods.start();
-  return pods;
+  informers.informerFor<KObject>(PODS).addEventHandler({ onAdd: confirm, onUpdate: (_old, p) => confirm(p) });
 }
 
 /**
