@@ -70,12 +70,14 @@ module.exports = {
       to: {},
     },
     {
+      // Checked on modules, not folders: a test beside the code may use another component's
+      // test support (client tests run the real API server), which folds the folders into a
+      // cycle that no product import makes. Tests are leaves, so no real cycle runs through one.
       name: 'no-component-cycles',
-      comment: 'components depend one way: no cycle between folders of different components',
+      comment: 'components depend one way: no import cycle through modules of different components',
       severity: 'error',
-      scope: 'folder',
-      from: { path: '^src/([^/]+)' },
-      to: { path: '^src/', pathNot: '^src/$1(/|$)', circular: true },
+      from: { path: '^src/([^/]+)/', pathNot: TEST_CODE },
+      to: { circular: true, via: { pathNot: '^src/$1/' } },
     },
     {
       name: 'no-test-support-in-product',

@@ -1,12 +1,12 @@
 /**
- * dns: cluster DNS throughput. 200 Services (one headless with 50 endpoints) in a fake API;
+ * dns: cluster DNS throughput. 200 Services (one headless with 50 endpoints) in an in-process API server;
  * 64 queries in flight over UDP from one local socket, 40,000 queries or 10 s, whichever comes
  * first, mixing ClusterIP A lookups, headless A lookups, SRV and NXDOMAIN.
  * Prints {"bench":"dns", qps, p50_ms, p99_ms, ...}.
  */
 import { createSocket } from 'node:dgram';
 import dnsPacket from 'dns-packet';
-import { FakeClient } from '../src/client/fake.js';
+import { TestClient } from '../src/apiserver/testing/test-api.js';
 import { ENDPOINT_SLICES, SERVICES } from '../src/client/resources.js';
 import { ClusterDns } from '../src/network/dns.js';
 import { percentile, round } from './support.js';
@@ -15,9 +15,9 @@ const TOTAL = Number(process.env.QUERIES ?? 40_000);
 const IN_FLIGHT = 64;
 const MAX_MS = 10_000;
 
-const client = new FakeClient();
+const client = new TestClient();
 for (let i = 0; i < 200; i++) {
-  await client.create(SERVICES, 'default', { metadata: { name: `svc-${i}`, namespace: 'default' }, spec: { clusterIP: `10.43.${i >> 8}.${(i & 255) || 1}`, ports: [{ name: 'http', port: 80, protocol: 'TCP' }] } });
+  await client.create(SERVICES, 'default', { metadata: { name: `svc-${i}`, namespace: 'default' }, spec: { clusterIP: `10.43.1.${i + 1}`, ports: [{ name: 'http', port: 80, protocol: 'TCP' }] } });
 }
 await client.create(SERVICES, 'default', { metadata: { name: 'hl', namespace: 'default' }, spec: { clusterIP: 'None', ports: [{ name: 'http', port: 80, protocol: 'TCP' }] } });
 await client.create(ENDPOINT_SLICES, 'default', {

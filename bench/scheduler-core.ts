@@ -8,7 +8,7 @@
  */
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { Scheduler, type SchedulerHost } from '../src/scheduler/scheduler.js';
-import { makeNode, makePod } from '../src/scheduler/testing.js';
+import { makeNode, makePod } from '../src/scheduler/testing/builders.js';
 
 const variant = process.argv[2] ?? 'plain';
 const numNodes = Number(process.argv[3] ?? 5000);

@@ -50,18 +50,22 @@ export interface HandlerOptions {
 const PUBLIC_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version']);
 
 export class ApiHandler {
-  private readonly openapi: OpenApi;
+  private openapiDocs?: OpenApi;
   private readonly metrics?: MetricsApi;
   private readonly crud: CrudEnv;
   private readonly watchOptions: WatchOptions;
 
   constructor(private readonly opts: HandlerOptions) {
-    this.openapi = new OpenApi(opts.registry, opts.openApiSchemas);
     this.metrics = opts.metrics ?? metricsApiFromNodeProxy(opts.storage, opts.registry, opts.nodeProxy);
     const clock = opts.clock ?? realClock;
     const now = () => clock.now();
     this.crud = { storage: opts.storage, now };
     this.watchOptions = { cache: opts.storage.cache, now, bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 30_000 };
+  }
+
+  /** Built on first use: rendering and hashing every group's document costs milliseconds at start. */
+  private get openapi(): OpenApi {
+    return (this.openapiDocs ??= new OpenApi(this.opts.registry, this.opts.openApiSchemas));
   }
 
   /** Handles one request; never throws (errors become Status responses). */

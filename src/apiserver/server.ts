@@ -4,7 +4,7 @@
  * the admin kubeconfig.
  */
 import type http from 'node:http';
-import { timingSafeEqual } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import type { Store } from '../store/types.js';
@@ -14,6 +14,7 @@ import type { Registry } from '../api/registry.js';
 import { isReason } from '../api/errors.js';
 import { WatchCache } from './watch-cache.js';
 import { ObjectStorage, type UserInfo } from './objects.js';
+import type { Clock } from '../client/clock.js';
 import { ApiHandler } from './handler.js';
 import { listen } from './http.js';
 import { ensurePki, signServiceAccountToken, verifyServiceAccountToken, type Pki } from './pki.js';
@@ -43,7 +44,12 @@ export interface ApiServerOptions {
   requireServiceAccount?: boolean;
   /** Events the watch cache keeps for watches from a past resourceVersion (default 100,000). */
   watchCacheSize?: number;
+  /** Stamps creation and deletion times (default: the system clock); tests pass a fake clock. */
+  clock?: Clock;
 }
+
+/** What {@link ApiServer.inProcess} takes: no data directory, no port, a store of your own. */
+export type InProcessApiServerOptions = Omit<ApiServerOptions, 'dataDir' | 'port' | 'host' | 'clusterName' | 'store'> & { store: Store };
 
 export const ADMIN_USER: UserInfo = { name: 'admin', groups: ['system:masters', 'system:authenticated'] };
 
@@ -65,7 +71,7 @@ export class ApiServer {
   ) {
     this.registry = defaultRegistry();
     this.cache = new WatchCache(store, this.registry, { historySize: opts.watchCacheSize });
-    this.storage = new ObjectStorage(store, this.cache, this.registry);
+    this.storage = new ObjectStorage(store, this.cache, this.registry, opts.clock);
     const serviceCidr = opts.serviceCidr ?? '10.43.0.0/16';
     this.storage.addAdmission(serviceIpAdmission(this.cache, this.registry.byKind('', 'Service')!, { serviceCidr }));
     this.storage.addAdmission(priorityAdmission(this.cache, this.registry));
@@ -77,6 +83,7 @@ export class ApiServer {
       storage: this.storage,
       authenticate: (req) => this.authenticate(req),
       serverAddress: `${host}:${opts.port}`,
+      clock: opts.clock,
       bookmarkIntervalMs: opts.bookmarkIntervalMs,
       nodeProxy: new NodeProxy(this.storage, this.registry, pki.adminToken),
       issueToken: (ns, name, req) => this.issueToken(ns, name, req),
@@ -103,6 +110,20 @@ export class ApiServer {
     server.port = port;
     await server.seedKubernetesService(serviceCidr);
     writeKubeconfig(server.kubeconfigPath, { server: server.url, caPem: pki.caCertPem, token: pki.adminToken, contextName: opts.clusterName ?? 'skiff' });
+    return server;
+  }
+
+  /**
+   * An API server reached only through `handler` (the in-process transport): no listener, no
+   * PKI directory, no kubeconfig; seeded as a fresh cluster. For tests and simulations.
+   */
+  static async inProcess(opts: InProcessApiServerOptions): Promise<ApiServer> {
+    // Nothing is served over TLS, so there are no certificates; the keys are throwaway.
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const pki: Pki = { caCertPem: '', servingCertPem: '', servingKeyPem: '', adminToken: randomBytes(32).toString('hex'), saPrivateKey: privateKey, saPublicKey: publicKey };
+    const server = new ApiServer({ ...opts, dataDir: '', port: 0 }, opts.store, pki);
+    await server.cache.start();
+    await server.seed();
     return server;
   }
 

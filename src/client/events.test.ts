@@ -2,14 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FakeClock } from './clock.js';
 import { Recorder, type CoreEvent } from './events.js';
-import { FakeClient } from './fake.js';
+import { TestClient } from '../apiserver/testing/test-api.js';
 import { EVENTS } from './resources.js';
 
 const deploy = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'default', uid: 'u1', resourceVersion: '7' } };
 
 test('records an Event a user sees in describe', async () => {
   const clock = new FakeClock('2024-05-01T10:00:00Z');
-  const c = new FakeClient({ clock });
+  const c = new TestClient({ clock });
   const r = new Recorder(c, { component: 'deployment-controller', clock });
   r.event(deploy, 'Normal', 'ScalingReplicaSet', 'Scaled up replica set web-abc12 from 0 to 3');
   await r.flush();
@@ -25,7 +25,7 @@ test('records an Event a user sees in describe', async () => {
 
 test('repeats within 10 minutes are aggregated, later ones are new Events', async () => {
   const clock = new FakeClock('2024-05-01T10:00:00Z');
-  const c = new FakeClient({ clock });
+  const c = new TestClient({ clock });
   const r = new Recorder(c, { component: 'x', clock });
   r.event(deploy, 'Warning', 'FailedCreate', 'quota exceeded');
   await r.flush();

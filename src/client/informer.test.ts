@@ -2,14 +2,21 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseSelector } from '../api/labels.js';
 import { FakeClock, flushAsync } from './clock.js';
-import { FakeClient } from './fake.js';
+import { TestClient } from '../apiserver/testing/test-api.js';
 import { Informer, INDEX_NODE, INDEX_OWNER_UID, SharedInformerFactory } from './informer.js';
-import { CONFIGMAPS, PODS } from './resources.js';
+import { CONFIGMAPS, NAMESPACES, PODS } from './resources.js';
 import type { KObject } from './types.js';
+
+/** The real API server (in process) with namespaces a and b. */
+async function api(opts: ConstructorParameters<typeof TestClient>[0] = {}): Promise<TestClient> {
+  const c = new TestClient(opts);
+  for (const name of ['a', 'b']) await c.create(NAMESPACES, undefined, { metadata: { name } });
+  return c;
+}
 
 test('lists, then follows the watch; handlers see add/update/delete; cache is frozen', async () => {
   const clock = new FakeClock();
-  const c = new FakeClient({ clock });
+  const c = await api({ clock });
   await c.create(CONFIGMAPS, 'a', { metadata: { name: 'one', labels: { app: 'x' } } });
   const inf = new Informer<KObject>(c, CONFIGMAPS, { clock });
   const seen: string[] = [];
@@ -37,29 +44,31 @@ test('lists, then follows the watch; handlers see add/update/delete; cache is fr
 
 test('relists on 410 Expired and reconciles changes missed meanwhile', async () => {
   const clock = new FakeClock();
-  const c = new FakeClient({ clock });
+  // A one-event watch cache: two writes later, a watch from before them is 410 Expired.
+  const c = await api({ clock, watchCacheSize: 1 });
   await c.create(CONFIGMAPS, 'a', { metadata: { name: 'one' } });
   const inf = new Informer<KObject>(c, CONFIGMAPS, { clock });
   const deleted: string[] = [];
   inf.addEventHandler({ onDelete: (o) => deleted.push(o.metadata!.name!) });
   inf.start();
   await inf.waitForSync();
-  // Simulate a server restart that also lost history: changes happen while no watch is open.
-  c.prependReactor((a) => (a.verb === 'watch' ? new Error('connection refused') : undefined));
+  // The connection drops and stays refused while changes happen and history moves on.
+  const unhook = c.prependReactor((a) => (a.verb === 'watch' ? new Error('connection refused') : undefined));
   c.closeWatches(new Error('connection reset'));
   await flushAsync();
   await c.delete(CONFIGMAPS, 'a', 'one');
   await c.create(CONFIGMAPS, 'a', { metadata: { name: 'two' } });
-  c.compact();
-  c['reactors'] = [];
+  unhook();
+  const lists = c.count('list');
   await clock.advance(60_000);
+  assert.ok(c.count('list') > lists, 'relisted after 410 Expired');
   assert.deepEqual(deleted, ['one']);
   assert.ok(inf.get('a', 'two'));
   inf.stop();
 });
 
 test('resumes a cleanly ended watch from the last resourceVersion without losing events', async () => {
-  const c = new FakeClient();
+  const c = await api();
   const inf = new Informer<KObject>(c, CONFIGMAPS);
   inf.start();
   await inf.waitForSync();
@@ -72,9 +81,10 @@ test('resumes a cleanly ended watch from the last resourceVersion without losing
 });
 
 test('owner-uid and node indexes', async () => {
-  const c = new FakeClient();
-  await c.create(PODS, 'a', { metadata: { name: 'p1', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'rs', uid: 'u1', controller: true }] }, spec: { nodeName: 'n1' } });
-  await c.create(PODS, 'a', { metadata: { name: 'p2' }, spec: { nodeName: 'n1' } });
+  const c = await api();
+  const containers = [{ name: 'c', image: 'x' }];
+  await c.create(PODS, 'a', { metadata: { name: 'p1', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'rs', uid: 'u1', controller: true }] }, spec: { nodeName: 'n1', containers } });
+  await c.create(PODS, 'a', { metadata: { name: 'p2' }, spec: { nodeName: 'n1', containers } });
   const f = new SharedInformerFactory(c);
   const inf = f.informerFor<KObject>(PODS);
   assert.equal(f.informerFor(PODS), inf, 'one informer per resource');

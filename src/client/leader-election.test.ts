@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FakeClock } from './clock.js';
-import { FakeClient } from './fake.js';
+import { TestClient } from '../apiserver/testing/test-api.js';
 import { LeaderElector, type Lease } from './leader-election.js';
 import { LEASES } from './resources.js';
 
-function candidate(c: FakeClient, clock: FakeClock, id: string, log: string[]) {
+function candidate(c: TestClient, clock: FakeClock, id: string, log: string[]) {
   return new LeaderElector({
     client: c, clock, name: 'kcm', identity: id, random: () => 0,
     onStartedLeading: () => log.push(`${id} started`),
@@ -15,7 +15,7 @@ function candidate(c: FakeClient, clock: FakeClock, id: string, log: string[]) {
 
 test('only one of two candidates leads; the other takes over after the lease expires', async () => {
   const clock = new FakeClock();
-  const c = new FakeClient({ clock });
+  const c = new TestClient({ clock });
   const log: string[] = [];
   const a = candidate(c, clock, 'a', log);
   const b = candidate(c, clock, 'b', log);
@@ -53,7 +53,7 @@ test('only one of two candidates leads; the other takes over after the lease exp
 
 test('stopping the leader releases the lease so the other takes over quickly', async () => {
   const clock = new FakeClock();
-  const c = new FakeClient({ clock });
+  const c = new TestClient({ clock });
   const log: string[] = [];
   const a = candidate(c, clock, 'a', log);
   const b = candidate(c, clock, 'b', log);

@@ -1,6 +1,7 @@
 /**
  * The client interface every component (controllers, scheduler, agent) is written against.
- * Implementations: the HTTP/in-process client (lead) and {@link FakeClient} (fake.ts) for unit tests.
+ * Implementations: {@link RestClient} (rest.ts) over HTTPS or the in-process transport; tests use the
+ * same client against an in-process API server (apiserver/testing/test-api.ts).
  */
 import type { StatusError } from '../api/errors.js';
 

@@ -5,7 +5,7 @@ import { selectorFromLabelSelector } from '../api/labels.js';
 import { PODS, REPLICASETS } from '../client/resources.js';
 import type { KObject } from '../client/types.js';
 import { claimObjects, selectingControllers } from './controller-ref-manager.js';
-import { harness } from './testing.js';
+import { harness } from './testing/harness.js';
 import { resolveControllerRef } from './util.js';
 
 type P = Pod & KObject;

@@ -2,10 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CronJob, CronJobSpec, Job } from 'kubernetes-types/batch/v1.js';
 import { rfc3339 } from '../client/clock.js';
-import type { FakeClient } from '../client/fake.js';
+import type { TestClient } from './testing/harness.js';
 import { CRONJOBS, JOBS } from '../client/resources.js';
 import { mostRecentScheduleTime, newCronJobController, parseSchedule } from './cronjob.js';
-import { harness } from './testing.js';
+import { harness } from './testing/harness.js';
 
 const T = (s: string) => Date.parse(s);
 const iso = (t: number | undefined) => (t === undefined ? undefined : new Date(t).toISOString());
@@ -58,9 +58,9 @@ const cjObj = (spec: Partial<CronJobSpec> = {}): CronJob => ({
     ...spec,
   },
 });
-const jobs = (c: FakeClient) => c.objects<Job>(JOBS, 'default');
-const getCJ = (c: FakeClient) => c.peek<CronJob>(CRONJOBS, 'default', 'cj')!;
-async function finishJob(c: FakeClient, name: string, type: 'Complete' | 'Failed', at: number): Promise<void> {
+const jobs = (c: TestClient) => c.objects<Job>(JOBS, 'default');
+const getCJ = (c: TestClient) => c.peek<CronJob>(CRONJOBS, 'default', 'cj')!;
+async function finishJob(c: TestClient, name: string, type: 'Complete' | 'Failed', at: number): Promise<void> {
   await c.patch(JOBS, 'default', name, 'merge', {
     status: { startTime: rfc3339(at - 1000), ...(type === 'Complete' ? { completionTime: rfc3339(at) } : {}), conditions: [{ type, status: 'True', lastTransitionTime: rfc3339(at) }] },
   }, { subresource: 'status' });

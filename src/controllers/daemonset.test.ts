@@ -2,10 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ControllerRevision, DaemonSet, DaemonSetSpec } from 'kubernetes-types/apps/v1.js';
 import type { Node, Pod, Taint } from 'kubernetes-types/core/v1.js';
-import type { FakeClient } from '../client/fake.js';
+import type { TestClient } from './testing/harness.js';
 import { CONTROLLER_REVISIONS, DAEMONSETS, NODES, PODS } from '../client/resources.js';
 import { daemonPodNode, newDaemonSetController, nodeShouldRunDaemonPod } from './daemonset.js';
-import { harness, makePodsReady } from './testing.js';
+import { harness, makePodsReady } from './testing/harness.js';
 
 const node = (name: string, labels: Record<string, string> = {}, taints: Taint[] = []): Node => ({
   apiVersion: 'v1', kind: 'Node', metadata: { name, labels: { 'kubernetes.io/hostname': name, ...labels } }, spec: taints.length ? { taints } : {},
@@ -21,11 +21,11 @@ const dsObj = (spec: Partial<DaemonSetSpec> = {}, image = 'agent:1'): DaemonSet 
     ...spec,
   },
 });
-const livePods = (c: FakeClient) => c.objects<Pod>(PODS, 'kube-system').filter((p) => !p.metadata?.deletionTimestamp);
-const getDS = (c: FakeClient) => c.peek<DaemonSet>(DAEMONSETS, 'kube-system', 'agent')!;
+const livePods = (c: TestClient) => c.objects<Pod>(PODS, 'kube-system').filter((p) => !p.metadata?.deletionTimestamp);
+const getDS = (c: TestClient) => c.peek<DaemonSet>(DAEMONSETS, 'kube-system', 'agent')!;
 
 /** Binds pods to the node their affinity names and makes them Running and Ready (scheduler + kubelet). */
-async function bindAndRun(c: FakeClient, h: ReturnType<typeof harness>): Promise<void> {
+async function bindAndRun(c: TestClient, h: ReturnType<typeof harness>): Promise<void> {
   for (const p of livePods(c)) {
     if (p.spec?.nodeName) continue;
     await c.patch(PODS, 'kube-system', p.metadata!.name!, 'merge', { spec: { nodeName: daemonPodNode(p) } });

@@ -6,7 +6,7 @@ import { DEPLOYMENTS, PODS, REPLICASETS } from '../client/resources.js';
 import { resolveFenceposts, REVISION, REVISION_HISTORY } from './deployment-util.js';
 import { newDeploymentController } from './deployment.js';
 import { newReplicaSetController } from './replicaset.js';
-import { harness, makePodsReady, type Harness } from './testing.js';
+import { harness, makePodsReady, type Harness } from './testing/harness.js';
 import { isPodReady } from './util.js';
 
 function deployment(replicas: number, image = 'nginx:1', spec: Partial<Deployment['spec']> = {}): Deployment {
@@ -175,7 +175,7 @@ test('Recreate scales the old ReplicaSet to zero and waits for its pods before c
   const oldName = rses(h)[0].metadata!.name;
   await setImage(h, 'nginx:2');
   await h.settle();
-  // The fake deletes pods immediately, so the old pods are already gone and the new RS is up.
+  // The harness's kubelet confirms pod deletions at once, so the old pods are already gone and the new RS is up.
   const all = rses(h);
   assert.equal(all.find((r) => r.metadata!.name === oldName)!.spec!.replicas, 0);
   const fresh = all.find((r) => r.metadata!.name !== oldName)!;

@@ -5,11 +5,11 @@ import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { ENDPOINTS, ENDPOINT_SLICES, PODS, SERVICES } from '../client/resources.js';
 import { newEndpointsController } from './endpoints.js';
 import { newEndpointSliceController } from './endpointslice.js';
-import { harness, type Harness } from './testing.js';
+import { harness, type Harness } from './testing/harness.js';
 
 const svc = (name: string, spec: Service['spec'] = {}): Service => ({
   apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'default', labels: { tier: 'web' } },
-  spec: { selector: { app: 'web' }, clusterIP: '10.43.0.5', ports: [{ name: 'http', port: 80, targetPort: 'http' as unknown as number }], ...spec },
+  spec: { selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 'http' as unknown as number }], ...spec },
 });
 
 async function addPod(h: Harness, name: string, ip: string, ready: boolean, extra: Partial<Pod['spec']> = {}, containerPort = 8080): Promise<void> {
@@ -33,7 +33,7 @@ test('Endpoints: ready/not-ready addresses, named ports per pod, terminating exc
   await addPod(h, 'a', '10.0.0.2', true);
   await addPod(h, 'b', '10.0.0.3', false);
   await addPod(h, 'c', '10.0.0.4', true, {}, 9090); // same name, other number: its own subset
-  await h.client.create<Pod>(PODS, 'default', { metadata: { name: 'noip', labels: { app: 'web' } }, spec: { containers: [] } });
+  await h.client.create<Pod>(PODS, 'default', { metadata: { name: 'noip', labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'x' }] } });
   await h.settle();
   let ep = h.client.peek<Endpoints>(ENDPOINTS, 'default', 'web')!;
   assert.equal(ep.metadata!.labels!.tier, 'web');

@@ -3,22 +3,24 @@ import assert from 'node:assert/strict';
 import type { KObject } from '../client/types.js';
 import { CONFIGMAPS, DEPLOYMENTS, PODS, REPLICASETS } from '../client/resources.js';
 import { newGarbageCollector } from './garbage-collector.js';
-import { harness } from './testing.js';
+import { harness } from './testing/harness.js';
 
 const resources = [DEPLOYMENTS, REPLICASETS, PODS, CONFIGMAPS];
+const podSpec = { containers: [{ name: 'c', image: 'x' }] };
+const workload = { selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: podSpec } };
 
 async function chain(h: ReturnType<typeof harness>) {
-  const d = await h.client.create<KObject>(DEPLOYMENTS, 'default', { metadata: { name: 'web' }, spec: {} });
+  const d = await h.client.create<KObject>(DEPLOYMENTS, 'default', { metadata: { name: 'web' }, spec: workload });
   const ref = (o: KObject, kind: string, apiVersion = 'apps/v1') => [{ apiVersion, kind, name: o.metadata!.name!, uid: o.metadata!.uid!, controller: true, blockOwnerDeletion: true }];
-  const rs = await h.client.create<KObject>(REPLICASETS, 'default', { metadata: { name: 'web-1', ownerReferences: ref(d, 'Deployment') }, spec: {} });
-  for (const n of ['a', 'b']) await h.client.create(PODS, 'default', { metadata: { name: `web-1-${n}`, ownerReferences: ref(rs, 'ReplicaSet') }, spec: {} });
+  const rs = await h.client.create<KObject>(REPLICASETS, 'default', { metadata: { name: 'web-1', ownerReferences: ref(d, 'Deployment') }, spec: workload });
+  for (const n of ['a', 'b']) await h.client.create(PODS, 'default', { metadata: { name: `web-1-${n}`, ownerReferences: ref(rs, 'ReplicaSet') }, spec: podSpec });
   return { d, rs };
 }
 
 test('background: deleting the owner deletes dependents transitively', async () => {
   const h = harness({ gcResources: resources });
   await chain(h);
-  await h.client.create(PODS, 'default', { metadata: { name: 'unrelated' }, spec: {} });
+  await h.client.create(PODS, 'default', { metadata: { name: 'unrelated' }, spec: podSpec });
   h.start(newGarbageCollector(h.ctx));
   await h.settle();
   assert.equal(h.client.objects(PODS).length, 3, 'nothing deleted while owners live');

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEPLOYMENTS, HORIZONTAL_POD_AUTOSCALERS, PODS } from '../client/resources.js';
 import { rfc3339 } from '../client/clock.js';
-import { harness, type Harness } from './testing.js';
+import type { KObject } from '../client/types.js';
+import { harness, type Harness } from './testing/harness.js';
 import { POD_METRICS, parseDurationMs } from './hpa-metrics.js';
 import { newHorizontalPodAutoscalerController, type HpaController } from './hpa.js';
 
@@ -175,7 +176,7 @@ test('pods still initialising are not counted for cpu; replicas below min are ra
   await z.h.settle();
   assert.equal(z.replicas(), 0);
   assert.equal(cond(z.hpa(), 'ScalingActive').reason, 'ScalingDisabled');
-  await z.h.client.patch(HORIZONTAL_POD_AUTOSCALERS, 'default', 'busy', 'merge', { spec: { minReplicas: 0 } });
+  await assert.rejects(z.h.client.patch(HORIZONTAL_POD_AUTOSCALERS, 'default', 'busy', 'merge', { spec: { minReplicas: 0 } }), /minReplicas/);
   await z.h.settle();
   z.h.stop();
 

@@ -4,9 +4,9 @@ import type { Pod } from 'kubernetes-types/core/v1.js';
 import type { Job, JobSpec } from 'kubernetes-types/batch/v1.js';
 import { rfc3339 } from '../client/clock.js';
 import { JOBS, PODS } from '../client/resources.js';
-import type { FakeClient } from '../client/fake.js';
+import type { TestClient } from './testing/harness.js';
 import { formatIndexes, newJobController, parseIndexes } from './job.js';
-import { harness, makePodsReady } from './testing.js';
+import { harness, makePodsReady } from './testing/harness.js';
 
 const jobObj = (name: string, spec: Partial<JobSpec> = {}): Job => ({
   apiVersion: 'batch/v1', kind: 'Job',
@@ -22,12 +22,12 @@ const jobObj = (name: string, spec: Partial<JobSpec> = {}): Job => ({
   },
 });
 
-const podsOf = (c: FakeClient, job: string) => c.objects<Pod>(PODS, 'default').filter((p) => p.metadata?.ownerReferences?.some((r) => r.name === job && r.kind === 'Job'));
-const getJob = (c: FakeClient, name: string) => c.peek<Job>(JOBS, 'default', name)!;
+const podsOf = (c: TestClient, job: string) => c.objects<Pod>(PODS, 'default').filter((p) => p.metadata?.ownerReferences?.some((r) => r.name === job && r.kind === 'Job'));
+const getJob = (c: TestClient, name: string) => c.peek<Job>(JOBS, 'default', name)!;
 const cond = (j: Job, type: string) => j.status?.conditions?.find((c) => c.type === type);
 
 /** Moves pods to a terminal phase as the kubelet would. */
-async function finish(c: FakeClient, pods: Pod[], phase: 'Succeeded' | 'Failed', at: number): Promise<void> {
+async function finish(c: TestClient, pods: Pod[], phase: 'Succeeded' | 'Failed', at: number): Promise<void> {
   for (const p of pods) {
     await c.patch(PODS, 'default', p.metadata!.name!, 'merge', {
       status: { phase, containerStatuses: [{ name: 'c', ready: false, restartCount: 0, image: 'busybox', imageID: '', state: { terminated: { exitCode: phase === 'Succeeded' ? 0 : 1, finishedAt: rfc3339(at) } } }] },
@@ -167,7 +167,7 @@ test('Indexed jobs run one pod per index with the index annotation, label, env a
   assert.match(p1.metadata!.name!, /^idx-1-[a-z0-9]{5}$/);
   assert.equal(p1.metadata!.labels!['batch.kubernetes.io/job-completion-index'], '1');
   assert.equal(p1.spec!.hostname, 'idx-1');
-  assert.deepEqual(p1.spec!.containers[0].env, [{ name: 'JOB_COMPLETION_INDEX', valueFrom: { fieldRef: { fieldPath: "metadata.annotations['batch.kubernetes.io/job-completion-index']" } } }]);
+  assert.deepEqual(p1.spec!.containers[0].env, [{ name: 'JOB_COMPLETION_INDEX', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: "metadata.annotations['batch.kubernetes.io/job-completion-index']" } } }]);
 
   // Index 1 fails and is replaced (after backoff) with a pod of the same index; 0 and 2 succeed.
   await finish(h.client, [byIndex.get('0')!, byIndex.get('2')!], 'Succeeded', h.clock.now());
@@ -178,7 +178,7 @@ test('Indexed jobs run one pod per index with the index annotation, label, env a
   assert.equal(j.status!.succeeded, 2);
   await h.clock.advance(11_000);
   await h.settle();
-  pods = podsOf(h.client, 'idx').filter((p) => !p.status?.phase);
+  pods = podsOf(h.client, 'idx').filter((p) => p.status?.phase === 'Pending');
   assert.equal(pods.length, 1);
   assert.equal(pods[0].metadata!.annotations!['batch.kubernetes.io/job-completion-index'], '1');
   await finish(h.client, pods, 'Succeeded', h.clock.now());

@@ -3,16 +3,15 @@ import assert from 'node:assert/strict';
 import type { Deployment } from 'kubernetes-types/apps/v1.js';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { FakeClock, flushAsync } from '../client/clock.js';
-import { FakeClient } from '../client/fake.js';
+import { TestClient } from '../apiserver/testing/test-api.js';
 import { DEPLOYMENTS, EVENTS, NAMESPACES, PODS, SERVICE_ACCOUNTS } from '../client/resources.js';
 import { startControllerManager } from './manager.js';
 
 test('the manager runs the controllers: a deployment gets pods and a namespace its default ServiceAccount', async () => {
   const clock = new FakeClock();
-  const client = new FakeClient({ clock });
+  const client = new TestClient({ clock });
   const mgr = startControllerManager({ client, clock });
   await mgr.started;
-  await client.create(NAMESPACES, undefined, { metadata: { name: 'default' } });
   await client.create<Deployment>(DEPLOYMENTS, 'default', {
     metadata: { name: 'web' },
     spec: { replicas: 2, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } } },
@@ -26,7 +25,7 @@ test('the manager runs the controllers: a deployment gets pods and a namespace i
 
 test('with leader election only one of two managers runs controllers', async () => {
   const clock = new FakeClock();
-  const client = new FakeClient({ clock });
+  const client = new TestClient({ clock });
   const a = startControllerManager({ client, clock, leaderElection: { identity: 'a' } });
   await clock.advance(0);
   const b = startControllerManager({ client, clock, leaderElection: { identity: 'b' } });

@@ -3,16 +3,16 @@ import assert from 'node:assert/strict';
 import type { Namespace } from 'kubernetes-types/core/v1.js';
 import { CONFIGMAPS, DEPLOYMENTS, NAMESPACES, PODS } from '../client/resources.js';
 import { newNamespaceController } from './namespace.js';
-import { harness } from './testing.js';
+import { harness } from './testing/harness.js';
 
 test('deleting a namespace empties it, then it is finalized away', async () => {
   const h = harness({ namespacedResources: [DEPLOYMENTS, PODS, CONFIGMAPS] });
   await h.client.create(NAMESPACES, undefined, { metadata: { name: 'team' } });
   await h.client.create(NAMESPACES, undefined, { metadata: { name: 'other' } });
-  await h.client.create(PODS, 'team', { metadata: { name: 'p' }, spec: {} });
+  await h.client.create(PODS, 'team', { metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'x' }] } });
   await h.client.create(CONFIGMAPS, 'team', { metadata: { name: 'held', finalizers: ['example.com/hold'] } });
-  await h.client.create(DEPLOYMENTS, 'team', { metadata: { name: 'd' }, spec: {} });
-  await h.client.create(PODS, 'other', { metadata: { name: 'keep' }, spec: {} });
+  await h.client.create(DEPLOYMENTS, 'team', { metadata: { name: 'd' }, spec: { selector: { matchLabels: { app: 'd' } }, template: { metadata: { labels: { app: 'd' } }, spec: { containers: [{ name: 'c', image: 'x' }] } } } });
+  await h.client.create(PODS, 'other', { metadata: { name: 'keep' }, spec: { containers: [{ name: 'c', image: 'x' }] } });
   h.start(newNamespaceController(h.ctx));
   await h.settle();
   await h.client.delete(NAMESPACES, undefined, 'team');

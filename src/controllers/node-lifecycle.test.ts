@@ -4,7 +4,7 @@ import type { Node, Pod } from 'kubernetes-types/core/v1.js';
 import { rfc3339Micro } from '../client/clock.js';
 import { LEASES, NODES, PODS } from '../client/resources.js';
 import { newNodeLifecycleController, TAINT_UNREACHABLE, TAINT_UNSCHEDULABLE } from './node-lifecycle.js';
-import { harness } from './testing.js';
+import { harness } from './testing/harness.js';
 
 const taintsOf = (n: Node) => (n.spec?.taints ?? []).map((t) => `${t.key}:${t.effect}`).sort();
 
@@ -15,9 +15,10 @@ test('a silent node goes Unknown and tainted; pods leave as their tolerations ex
   await h.client.update(NODES, undefined, { ...h.client.peek<Node>(NODES, undefined, 'n1'), status: { conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady' }, { type: 'MemoryPressure', status: 'False' }] } }, { subresource: 'status' });
   await h.client.create(LEASES, 'kube-node-lease', { metadata: { name: 'n1' }, spec: { holderIdentity: 'n1', leaseDurationSeconds: 40, renewTime: rfc3339Micro(h.clock.now()) } });
   const unreachable = (seconds?: number) => [{ key: TAINT_UNREACHABLE, operator: 'Exists', effect: 'NoExecute', ...(seconds !== undefined ? { tolerationSeconds: seconds } : {}) }];
-  await h.client.create(PODS, 'default', { metadata: { name: 'none' }, spec: { nodeName: 'n1', containers: [] } });
-  await h.client.create(PODS, 'default', { metadata: { name: 'sixty' }, spec: { nodeName: 'n1', containers: [], tolerations: unreachable(60) } });
-  await h.client.create(PODS, 'default', { metadata: { name: 'forever' }, spec: { nodeName: 'n1', containers: [], tolerations: unreachable() } });
+  // Admission gives every pod a 300 s toleration unless it states its own: 0 s is none at all.
+  await h.client.create(PODS, 'default', { metadata: { name: 'none' }, spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'x' }], tolerations: unreachable(0) } });
+  await h.client.create(PODS, 'default', { metadata: { name: 'sixty' }, spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'x' }], tolerations: unreachable(60) } });
+  await h.client.create(PODS, 'default', { metadata: { name: 'forever' }, spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'x' }], tolerations: unreachable() } });
   h.start(newNodeLifecycleController(h.ctx));
   await h.settle();
   // The kubelet renews every 10 s: nothing happens.

@@ -5,7 +5,7 @@ import type { ReplicaSet } from 'kubernetes-types/apps/v1.js';
 import { StatusError } from '../api/errors.js';
 import { PODS, REPLICASETS } from '../client/resources.js';
 import { comparePodsForDeletion, newReplicaSetController } from './replicaset.js';
-import { harness, makePodsReady } from './testing.js';
+import { harness, makePodsReady } from './testing/harness.js';
 
 const rsObj = (replicas: number, extra: Partial<ReplicaSet['spec']> = {}): ReplicaSet => ({
   apiVersion: 'apps/v1', kind: 'ReplicaSet',
@@ -109,7 +109,7 @@ test('scale down deletes unassigned, then pending, then not-ready pods first', a
 
 test('deletion ranking: more restarts and newer pods go first', () => {
   const p = (created: string, restarts: number): Pod => ({
-    metadata: { creationTimestamp: created }, spec: { nodeName: 'n', containers: [] },
+    metadata: { creationTimestamp: created }, spec: { nodeName: 'n', containers: [{ name: 'c', image: 'x' }] },
     status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: '2024-01-01T00:00:00Z' }], containerStatuses: [{ name: 'c', image: 'i', imageID: '', ready: true, restartCount: restarts }] },
   });
   const old = p('2024-01-01T00:00:00Z', 0);
@@ -122,8 +122,8 @@ test('deletion ranking: more restarts and newer pods go first', () => {
 
 test('adopts matching orphans and releases pods whose labels stop matching', async () => {
   const h = harness();
-  await h.client.create(PODS, 'default', { metadata: { name: 'orphan', labels: { app: 'web' } }, spec: { containers: [] } });
-  await h.client.create(PODS, 'default', { metadata: { name: 'other', labels: { app: 'db' } }, spec: { containers: [] } });
+  await h.client.create(PODS, 'default', { metadata: { name: 'orphan', labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'x' }] } });
+  await h.client.create(PODS, 'default', { metadata: { name: 'other', labels: { app: 'db' } }, spec: { containers: [{ name: 'c', image: 'x' }] } });
   h.start(newReplicaSetController(h.ctx));
   await h.client.create(REPLICASETS, 'default', rsObj(2));
   await h.settle();

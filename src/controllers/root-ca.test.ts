@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { ConfigMap } from 'kubernetes-types/core/v1.js';
 import { CONFIGMAPS, NAMESPACES } from '../client/resources.js';
 import { newRootCaController } from './root-ca.js';
-import { harness } from './testing.js';
+import { harness } from './testing/harness.js';
 
 test('publishes kube-root-ca.crt into every namespace and repairs it', async () => {
   const h = harness();

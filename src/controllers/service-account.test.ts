@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NAMESPACES, SERVICE_ACCOUNTS } from '../client/resources.js';
 import { newServiceAccountController } from './service-account.js';
-import { harness } from './testing.js';
+import { harness } from './testing/harness.js';
 
 test('every active namespace gets a default ServiceAccount, re-created when deleted', async () => {
   const h = harness();

@@ -2,12 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Service } from 'kubernetes-types/core/v1.js';
 import { SERVICES } from '../client/resources.js';
-import { harness } from './testing.js';
+import { harness } from './testing/harness.js';
 import { newLoadBalancerController } from './service-lb.js';
 
 const lb = (name: string, extra: Partial<Service['spec']> = {}): Service => ({
   apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'default' },
-  spec: { type: 'LoadBalancer', clusterIP: '10.43.0.9', ports: [{ port: 80 }], ...extra },
+  spec: { type: 'LoadBalancer', ports: [{ port: 80 }], ...extra },
 });
 
 test('LoadBalancer Services get distinct pool addresses; requested IPs honoured; released when no longer LoadBalancer', async () => {

@@ -2,10 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { StatefulSet, StatefulSetSpec } from 'kubernetes-types/apps/v1.js';
 import type { PersistentVolumeClaim, Pod } from 'kubernetes-types/core/v1.js';
-import type { FakeClient } from '../client/fake.js';
+import type { TestClient } from './testing/harness.js';
 import { PERSISTENT_VOLUME_CLAIMS, PODS, STATEFULSETS } from '../client/resources.js';
 import { newStatefulSetController } from './statefulset.js';
-import { harness, makePodsReady } from './testing.js';
+import { harness, makePodsReady } from './testing/harness.js';
 
 const ssObj = (spec: Partial<StatefulSetSpec> = {}): StatefulSet => ({
   apiVersion: 'apps/v1', kind: 'StatefulSet',
@@ -19,9 +19,9 @@ const ssObj = (spec: Partial<StatefulSetSpec> = {}): StatefulSet => ({
     ...spec,
   },
 });
-const names = (c: FakeClient) => c.objects<Pod>(PODS, 'default').filter((p) => !p.metadata?.deletionTimestamp).map((p) => p.metadata!.name!).sort();
-const getSS = (c: FakeClient) => c.peek<StatefulSet>(STATEFULSETS, 'default', 'db')!;
-const pod = (c: FakeClient, n: string) => c.peek<Pod>(PODS, 'default', n)!;
+const names = (c: TestClient) => c.objects<Pod>(PODS, 'default').filter((p) => !p.metadata?.deletionTimestamp).map((p) => p.metadata!.name!).sort();
+const getSS = (c: TestClient) => c.peek<StatefulSet>(STATEFULSETS, 'default', 'db')!;
+const pod = (c: TestClient, n: string) => c.peek<Pod>(PODS, 'default', n)!;
 
 test('OrderedReady: pods come up one at a time in order, with identity and claims', async () => {
   const h = harness();

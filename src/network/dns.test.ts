@@ -6,7 +6,7 @@ import dnsPacket from 'dns-packet';
 import type { DecodedPacket } from 'dns-packet';
 import type { Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
-import { FakeClient } from '../client/fake.js';
+import { TestClient } from '../apiserver/testing/test-api.js';
 import { ENDPOINT_SLICES, SERVICES } from '../client/resources.js';
 import { ClusterDns } from './dns.js';
 
@@ -48,7 +48,7 @@ async function fakeUpstream(): Promise<{ port: number; close(): void; queries: s
 }
 
 test('cluster DNS over UDP and TCP: services, headless, SRV, pods, NXDOMAIN, AAAA, forwarding', async () => {
-  const client = new FakeClient();
+  const client = new TestClient();
   const svc = (name: string, spec: Service['spec']): Service => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'default' }, spec });
   await client.create(SERVICES, 'default', svc('kubernetes', { clusterIP: '10.43.0.1', ports: [{ name: 'https', port: 443, protocol: 'TCP' }] }));
   await client.create(SERVICES, 'default', svc('web', { clusterIP: '10.43.0.20', ports: [{ name: 'http', port: 80, protocol: 'TCP' }] }));

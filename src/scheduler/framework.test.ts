@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { Code, FitError, Framework, numFeasibleNodesToFind, Status, type FilterPlugin, type Registry, type ScorePlugin } from './framework.js';
 import { PodInfo } from './node-info.js';
 import { Snapshot } from './snapshot.js';
-import { makeNode, makePod } from './testing.js';
+import { makeNode, makePod } from './testing/builders.js';
 
 describe('numFeasibleNodesToFind', () => {
   it('matches upstream: all below 100, adaptive percentage, floor of 100', () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HostPortInfo, NodeInfo, PodInfo, podRequests, DEFAULT_MEMORY_REQUEST } from './node-info.js';
 import { Snapshot } from './snapshot.js';
-import { makeNode, makePod } from './testing.js';
+import { makeNode, makePod } from './testing/builders.js';
 
 describe('pod requests', () => {
   it('takes the larger of app containers and the biggest init step, counting sidecars, plus overhead', () => {

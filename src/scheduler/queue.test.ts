@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { FakeClock } from '../client/clock.js';
 import { ActionType } from './framework.js';
 import { SchedulingQueue } from './queue.js';
-import { makePod } from './testing.js';
+import { makePod } from './testing/builders.js';
 
 const key = (name: string) => `uid-default-${name}`;
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FakeClock } from '../client/clock.js';
 import { Scheduler } from './scheduler.js';
-import { makeNode, makePod, RecordingHost } from './testing.js';
+import { makeNode, makePod, RecordingHost } from './testing/builders.js';
 
 function setup(opts: ConstructorParameters<typeof Scheduler>[1] = {}) {
   const host = new RecordingHost();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Scheduler } from '../scheduler.js';
-import { makeNode, makePod, RecordingHost } from '../testing.js';
+import { makeNode, makePod, RecordingHost } from '../testing/builders.js';
 
 function setup() {
   const host = new RecordingHost();

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Node } from 'kubernetes-types/core/v1.js';
 import { ActionType } from '../framework.js';
-import { makeNode, makePod } from '../testing.js';
+import { makeNode, makePod } from '../testing/builders.js';
 import { defaultNormalizeScore, onNodeChange, queueIf } from './helpers.js';
 import { NodeAffinity } from './node-affinity.js';
 import { NodeUnschedulable } from './node-unschedulable.js';

@@ -4,7 +4,7 @@ import type { Pod } from 'kubernetes-types/core/v1.js';
 import { CycleState, type Result } from '../framework.js';
 import { PodInfo } from '../node-info.js';
 import { Snapshot } from '../snapshot.js';
-import { makeNode, makePod } from '../testing.js';
+import { makeNode, makePod } from '../testing/builders.js';
 import { InterPodAffinity } from './inter-pod-affinity.js';
 
 const HOST = 'kubernetes.io/hostname';

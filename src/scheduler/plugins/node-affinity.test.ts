@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { NodeSelectorRequirement } from 'kubernetes-types/core/v1.js';
 import { CycleState } from '../framework.js';
 import { NodeInfo, PodInfo } from '../node-info.js';
-import { makeNode, makePod } from '../testing.js';
+import { makeNode, makePod } from '../testing/builders.js';
 import { NodeAffinity } from './node-affinity.js';
 
 const pl = new NodeAffinity();

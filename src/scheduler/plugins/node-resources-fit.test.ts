@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Code, CycleState } from '../framework.js';
 import { NodeInfo, PodInfo } from '../node-info.js';
-import { makeNode, makePod } from '../testing.js';
+import { makeNode, makePod } from '../testing/builders.js';
 import { BalancedAllocation, balancedResourceScore } from './balanced-allocation.js';
 import { NodeResourcesFit, leastRequestedScore } from './node-resources-fit.js';
 

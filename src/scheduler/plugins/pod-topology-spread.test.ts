@@ -4,7 +4,7 @@ import type { Pod, TopologySpreadConstraint } from 'kubernetes-types/core/v1.js'
 import { CycleState } from '../framework.js';
 import { PodInfo } from '../node-info.js';
 import { Snapshot } from '../snapshot.js';
-import { makeNode, makePod } from '../testing.js';
+import { makeNode, makePod } from '../testing/builders.js';
 import { PodTopologySpread } from './pod-topology-spread.js';
 
 const ZONE = 'topology.kubernetes.io/zone';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CycleState, MAX_NODE_SCORE } from '../framework.js';
 import { NodeInfo, PodInfo } from '../node-info.js';
-import { makeNode, makePod } from '../testing.js';
+import { makeNode, makePod } from '../testing/builders.js';
 import { NodeName } from './node-name.js';
 import { NodePorts } from './node-ports.js';
 import { NodeUnschedulable } from './node-unschedulable.js';

@@ -1,6 +1,6 @@
 /** Builders and a recording host for scheduler tests and benchmarks. */
 import type { Affinity, Container, Node, Pod, Taint, Toleration, TopologySpreadConstraint } from 'kubernetes-types/core/v1.js';
-import type { Scheduler, SchedulerHost } from './scheduler.js';
+import type { Scheduler, SchedulerHost } from '../scheduler.js';
 
 export interface NodeSpec {
   cpu?: string;
