@@ -20,7 +20,7 @@ import type { KObject } from '../client/types.js';
 /** A Pod as the informer caches it. */
 type Pod = K8sPod & KObject;
 import { badRequest, isReason, StatusError } from '../api/errors.js';
-import { realClock, type Clock, type Timer } from '../client/clock.js';
+import { realClock, type Clock, type Timer } from '../util/clock.js';
 import { Recorder, type EventRecorder } from '../client/events.js';
 import { Informer } from '../client/informer.js';
 import { CONFIGMAPS, PODS, SECRETS, SERVICES } from '../client/resources.js';

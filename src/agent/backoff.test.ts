@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeClock } from '../client/clock.js';
+import { FakeClock } from '../util/clock.js';
 import { Backoff, formatDuration } from './backoff.js';
 
 test('crash-loop back-off: first retry at once, then 10s doubling to 5m, reset after 10m', async () => {

@@ -5,7 +5,7 @@
  * container finished, then doubles it up to the maximum. An entry untouched for twice the
  * maximum (10 minutes with the defaults: the container ran that long) starts over.
  */
-import type { Clock } from '../client/clock.js';
+import type { Clock } from '../util/clock.js';
 
 interface Entry {
   delayMs: number;

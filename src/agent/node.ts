@@ -9,7 +9,7 @@ import type { Node, NodeCondition, NodeStatus } from 'kubernetes-types/core/v1.j
 import type { Lease } from 'kubernetes-types/coordination/v1.js';
 import { isReason } from '../api/errors.js';
 import { Quantity } from '../api/quantity.js';
-import { rfc3339, rfc3339Micro, type Clock, type Timer } from '../client/clock.js';
+import { rfc3339, rfc3339Micro, type Clock, type Timer } from '../util/clock.js';
 import { LEASES, NODES } from '../client/resources.js';
 import type { Client } from '../client/types.js';
 import type { ImageStore } from '../image/store.js';

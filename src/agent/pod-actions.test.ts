@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Container, Pod, PodSpec } from 'kubernetes-types/core/v1.js';
-import { FakeClock } from '../client/clock.js';
+import { FakeClock } from '../util/clock.js';
 import { Labels, type ContainerStatus, type PodSandboxStatus } from '../runtime/types.js';
 import { Backoff } from './backoff.js';
 import { containerHash, HASH_ANNOTATION } from './container-spec.js';

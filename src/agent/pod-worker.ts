@@ -14,7 +14,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Container, Pod, PodStatus } from 'kubernetes-types/core/v1.js';
 import { isReason } from '../api/errors.js';
-import type { Clock, Timer } from '../client/clock.js';
+import type { Clock, Timer } from '../util/clock.js';
 import type { EventRecorder } from '../client/events.js';
 import { PODS } from '../client/resources.js';
 import type { Client } from '../client/types.js';

@@ -9,7 +9,7 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import type { Container, Probe } from 'kubernetes-types/core/v1.js';
-import type { Clock, Timer } from '../client/clock.js';
+import type { Clock, Timer } from '../util/clock.js';
 import type { Runtime } from '../runtime/types.js';
 
 export type ProbeType = 'liveness' | 'readiness' | 'startup';

@@ -5,7 +5,7 @@
  * when it differs from what was last written.
  */
 import type { ContainerState, ContainerStatus as K8sContainerStatus, Pod, PodCondition, PodStatus } from 'kubernetes-types/core/v1.js';
-import { rfc3339 } from '../client/clock.js';
+import { rfc3339 } from '../util/clock.js';
 import type { ContainerStatus } from '../runtime/types.js';
 import { qosClass } from './container-spec.js';
 

@@ -6,7 +6,7 @@
  */
 import { StatusError, badRequest, methodNotAllowed, notFound, unauthorized, serviceUnavailable } from '../api/errors.js';
 import type { KObject, Registry } from '../api/registry.js';
-import { realClock, type Clock } from '../client/clock.js';
+import { realClock, type Clock } from '../util/clock.js';
 import {
   AGGREGATED_DISCOVERY_CONTENT_TYPE,
   aggregatedDiscovery,

@@ -20,7 +20,7 @@ import {
 import { type KObject, type ResourceDef, type Registry, groupVersion } from '../api/registry.js';
 import { storageKey } from './storage-keys.js';
 import { clone, generateName, jsonEqual, newUid, rfc3339 } from '../api/meta.js';
-import { realClock, type Clock } from '../client/clock.js';
+import { realClock, type Clock } from '../util/clock.js';
 import { validateObjectMeta } from './validate-meta.js';
 import type { CachedObject, WatchCache } from './watch-cache.js';
 

@@ -14,7 +14,7 @@ import type { Registry } from '../api/registry.js';
 import { isReason } from '../api/errors.js';
 import { WatchCache } from './watch-cache.js';
 import { ObjectStorage, type UserInfo } from './objects.js';
-import type { Clock } from '../client/clock.js';
+import type { Clock } from '../util/clock.js';
 import { ApiHandler } from './handler.js';
 import { listen } from './http.js';
 import { ensurePki, signServiceAccountToken, verifyServiceAccountToken, type Pki } from './pki.js';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeClock } from './clock.js';
+import { FakeClock } from '../util/clock.js';
 import { Recorder, type CoreEvent } from './events.js';
 import { TestClient } from '../apiserver/testing/test-api.js';
 import { EVENTS } from './resources.js';

@@ -6,7 +6,7 @@
  * are swallowed because events are best-effort.
  */
 import { isReason } from '../api/errors.js';
-import { realClock, rfc3339, type Clock } from './clock.js';
+import { realClock, rfc3339, type Clock } from '../util/clock.js';
 import { EVENTS } from './resources.js';
 import type { Client, KObject } from './types.js';
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseSelector } from '../api/labels.js';
-import { FakeClock, flushAsync } from './clock.js';
+import { FakeClock, flushAsync } from '../util/clock.js';
 import { TestClient } from '../apiserver/testing/test-api.js';
 import { Informer, INDEX_NODE, INDEX_OWNER_UID, SharedInformerFactory } from './informer.js';
 import { CONFIGMAPS, NAMESPACES, PODS } from './resources.js';

@@ -8,7 +8,7 @@
  */
 import type { Selector } from '../api/labels.js';
 import { isReason, StatusError } from '../api/errors.js';
-import { realClock, type Clock } from './clock.js';
+import { realClock, type Clock } from '../util/clock.js';
 import type { Client, KObject, ResourceRef, WatchEvent } from './types.js';
 
 /** Callbacks for cache changes. Objects passed in are frozen cache entries. */

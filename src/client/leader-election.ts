@@ -6,7 +6,7 @@
  * clock (never comparing our clock with the holder's timestamps), as upstream.
  */
 import { isReason } from '../api/errors.js';
-import { realClock, rfc3339Micro, type Clock } from './clock.js';
+import { realClock, rfc3339Micro, type Clock } from '../util/clock.js';
 import { LEASES } from './resources.js';
 import type { Client, KObject } from './types.js';
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeClock } from './clock.js';
+import { FakeClock } from '../util/clock.js';
 import { BucketRateLimiter, ExponentialFailureRateLimiter, WorkQueue, defaultControllerRateLimiter } from './workqueue.js';
 
 test('a key added several times is handed out once', async () => {

@@ -5,7 +5,7 @@
  * delayed (`addAfter`) and rate-limited per key with exponential backoff and an overall token
  * bucket, like `workqueue.DefaultControllerRateLimiter()`.
  */
-import { realClock, type Clock, type Timer } from './clock.js';
+import { realClock, type Clock, type Timer } from '../util/clock.js';
 
 /** Decides how long a key waits before it is retried. */
 export interface RateLimiter<K = string> {

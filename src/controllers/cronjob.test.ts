@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CronJob, CronJobSpec, Job } from 'kubernetes-types/batch/v1.js';
-import { rfc3339 } from '../client/clock.js';
+import { rfc3339 } from '../util/clock.js';
 import type { TestClient } from './testing/harness.js';
 import { CRONJOBS, JOBS } from '../client/resources.js';
 import { mostRecentScheduleTime, newCronJobController, parseSchedule } from './cronjob.js';

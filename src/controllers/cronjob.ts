@@ -12,7 +12,7 @@ import type { CronJob } from 'kubernetes-types/batch/v1.js';
 import type { Job } from 'kubernetes-types/batch/v1.js';
 import type { ObjectReference } from 'kubernetes-types/core/v1.js';
 import { isReason } from '../api/errors.js';
-import { rfc3339 } from '../client/clock.js';
+import { rfc3339 } from '../util/clock.js';
 import { keyOf, splitKey, INDEX_OWNER_UID, type Informer } from '../client/informer.js';
 import { CRONJOBS, JOBS } from '../client/resources.js';
 import type { KObject } from '../client/types.js';

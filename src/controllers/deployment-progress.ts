@@ -5,7 +5,7 @@
  * stuck rollout notices its deadline without further events. `rolloutStatus` and
  * `deadlineRequeueAfter` decide; `syncRolloutStatus` writes.
  */
-import { rfc3339 } from '../client/clock.js';
+import { rfc3339 } from '../util/clock.js';
 import {
   calculateStatus, deploymentComplete, deploymentProgressing, deploymentTimedOut, getCondition, hasProgressDeadline, newCondition,
   removeCondition, sameStatus, setCondition, type D, type RS, type Status,

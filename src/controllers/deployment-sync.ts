@@ -8,7 +8,7 @@
  */
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { isReason } from '../api/errors.js';
-import type { Clock } from '../client/clock.js';
+import type { Clock } from '../util/clock.js';
 import type { EventRecorder } from '../client/events.js';
 import type { Informer } from '../client/informer.js';
 import { DEPLOYMENTS, REPLICASETS } from '../client/resources.js';

@@ -6,7 +6,7 @@
  */
 import type { Deployment, DeploymentCondition, DeploymentStatus, ReplicaSet } from 'kubernetes-types/apps/v1.js';
 import type { PodTemplateSpec } from 'kubernetes-types/core/v1.js';
-import { rfc3339 } from '../client/clock.js';
+import { rfc3339 } from '../util/clock.js';
 import type { KObject } from '../client/types.js';
 import { canonicalJSON, copy, fnv32a, newControllerRef, safeEncodeString, scaledValue } from './util.js';
 

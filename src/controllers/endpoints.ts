@@ -13,7 +13,7 @@
 import type { EndpointAddress, EndpointPort, Endpoints, EndpointSubset, Pod, Service, ServicePort } from 'kubernetes-types/core/v1.js';
 import { isReason } from '../api/errors.js';
 import { selectorFromSet, type Selector } from '../api/labels.js';
-import { rfc3339 } from '../client/clock.js';
+import { rfc3339 } from '../util/clock.js';
 import { keyOf, splitKey, type Informer } from '../client/informer.js';
 import { ENDPOINTS, PODS, SERVICES } from '../client/resources.js';
 import type { KObject } from '../client/types.js';

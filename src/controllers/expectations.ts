@@ -4,7 +4,7 @@
  * again until its informer has seen them, so a stale cache never leads to double creates.
  * Expectations older than five minutes are considered satisfied, in case a watch event was lost.
  */
-import type { Clock } from '../client/clock.js';
+import type { Clock } from '../util/clock.js';
 
 const TTL_MS = 5 * 60_000;
 

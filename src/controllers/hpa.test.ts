@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEPLOYMENTS, HORIZONTAL_POD_AUTOSCALERS, PODS } from '../client/resources.js';
-import { rfc3339 } from '../client/clock.js';
+import { rfc3339 } from '../util/clock.js';
 import type { KObject } from '../client/types.js';
 import { harness, type Harness } from './testing/harness.js';
 import { POD_METRICS, parseDurationMs } from './hpa-metrics.js';

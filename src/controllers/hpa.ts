@@ -13,7 +13,7 @@ import type { CrossVersionObjectReference, HorizontalPodAutoscaler, HorizontalPo
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { formatLabelSelector, parseSelector, type Selector } from '../api/labels.js';
 import { parseApiVersion } from '../api/registry.js';
-import { rfc3339 } from '../client/clock.js';
+import { rfc3339 } from '../util/clock.js';
 import { splitKey, keyOf, type Informer } from '../client/informer.js';
 import { DEPLOYMENTS, HORIZONTAL_POD_AUTOSCALERS, PODS, REPLICASETS, REPLICATION_CONTROLLERS, STATEFULSETS } from '../client/resources.js';
 import type { KObject, ResourceRef } from '../client/types.js';

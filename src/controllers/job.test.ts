@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import type { Job, JobSpec } from 'kubernetes-types/batch/v1.js';
-import { rfc3339 } from '../client/clock.js';
+import { rfc3339 } from '../util/clock.js';
 import { JOBS, PODS } from '../client/resources.js';
 import type { TestClient } from './testing/harness.js';
 import { formatIndexes, newJobController, parseIndexes } from './job.js';

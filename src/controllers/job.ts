@@ -25,7 +25,7 @@ import type { Pod, PodTemplateSpec, Container } from 'kubernetes-types/core/v1.j
 import type { Job, JobCondition, JobStatus } from 'kubernetes-types/batch/v1.js';
 import { isReason } from '../api/errors.js';
 import { selectorFromLabelSelector } from '../api/labels.js';
-import { rfc3339 } from '../client/clock.js';
+import { rfc3339 } from '../util/clock.js';
 import { keyOf, splitKey, INDEX_OWNER_UID, type Informer } from '../client/informer.js';
 import { JOBS, PODS } from '../client/resources.js';
 import type { KObject } from '../client/types.js';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Deployment } from 'kubernetes-types/apps/v1.js';
 import type { Pod } from 'kubernetes-types/core/v1.js';
-import { FakeClock, flushAsync } from '../client/clock.js';
+import { FakeClock, flushAsync } from '../util/clock.js';
 import { TestClient } from '../apiserver/testing/test-api.js';
 import { DEPLOYMENTS, EVENTS, NAMESPACES, PODS, SERVICE_ACCOUNTS } from '../client/resources.js';
 import { startControllerManager } from './manager.js';

@@ -6,7 +6,7 @@
  */
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { realClock, type Clock } from '../client/clock.js';
+import { realClock, type Clock } from '../util/clock.js';
 import { Recorder, type EventRecorder } from '../client/events.js';
 import { SharedInformerFactory } from '../client/informer.js';
 import { LeaderElector } from '../client/leader-election.js';

@@ -7,7 +7,7 @@
  */
 import type { Namespace, NamespaceCondition } from 'kubernetes-types/core/v1.js';
 import { isReason } from '../api/errors.js';
-import { rfc3339 } from '../client/clock.js';
+import { rfc3339 } from '../util/clock.js';
 import { keyOf } from '../client/informer.js';
 import { NAMESPACED_RESOURCES, NAMESPACES } from '../client/resources.js';
 import type { KObject } from '../client/types.js';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Node, Pod } from 'kubernetes-types/core/v1.js';
-import { rfc3339Micro } from '../client/clock.js';
+import { rfc3339Micro } from '../util/clock.js';
 import { LEASES, NODES, PODS } from '../client/resources.js';
 import { newNodeLifecycleController, TAINT_UNREACHABLE, TAINT_UNSCHEDULABLE } from './node-lifecycle.js';
 import { harness } from './testing/harness.js';

@@ -12,7 +12,7 @@
 import type { Node, NodeCondition, Pod, Taint, Toleration } from 'kubernetes-types/core/v1.js';
 import type { Lease } from '../client/leader-election.js';
 import { isReason } from '../api/errors.js';
-import { rfc3339 } from '../client/clock.js';
+import { rfc3339 } from '../util/clock.js';
 import { INDEX_NODE, keyOf } from '../client/informer.js';
 import { LEASES, NODES, PODS } from '../client/resources.js';
 import type { KObject } from '../client/types.js';

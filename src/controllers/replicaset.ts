@@ -11,7 +11,7 @@ import type { Pod } from 'kubernetes-types/core/v1.js';
 import type { ReplicaSet, ReplicaSetCondition } from 'kubernetes-types/apps/v1.js';
 import { isReason } from '../api/errors.js';
 import { selectorFromLabelSelector, selectorFromSet } from '../api/labels.js';
-import { rfc3339 } from '../client/clock.js';
+import { rfc3339 } from '../util/clock.js';
 import { keyOf, splitKey, INDEX_OWNER_UID, type Informer } from '../client/informer.js';
 import { PODS, REPLICASETS } from '../client/resources.js';
 import type { KObject } from '../client/types.js';

@@ -1,5 +1,5 @@
 /** The shape every controller shares, and what the manager hands each one. */
-import type { Clock } from '../client/clock.js';
+import type { Clock } from '../util/clock.js';
 import type { EventRecorder } from '../client/events.js';
 import type { SharedInformerFactory } from '../client/informer.js';
 import type { Client, ResourceRef } from '../client/types.js';

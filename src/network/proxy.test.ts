@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { TestClient } from '../apiserver/testing/test-api.js';
-import { FakeClock, flushAsync } from '../client/clock.js';
+import { FakeClock, flushAsync } from '../util/clock.js';
 import { ENDPOINT_SLICES, SERVICES } from '../client/resources.js';
 import { proxyServicePorts, renderRuleset, ServiceProxy } from './proxy.js';
 import { renderTransaction, type ProxyState } from './proxy-rules.js';

@@ -29,7 +29,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import type { Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
-import { realClock, type Clock, type Timer } from '../client/clock.js';
+import { realClock, type Clock, type Timer } from '../util/clock.js';
 import { SharedInformerFactory, type Informer } from '../client/informer.js';
 import { ENDPOINT_SLICES, SERVICES } from '../client/resources.js';
 import type { Client, KObject } from '../client/types.js';

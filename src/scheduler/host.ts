@@ -9,7 +9,7 @@ import { NAMESPACES, NODES, PODS } from '../client/resources.js';
 import { Recorder } from '../client/events.js';
 import type { Client, KObject } from '../client/types.js';
 import { Scheduler, type SchedulerHost, type SchedulerOptions } from './scheduler.js';
-import { rfc3339 } from '../client/clock.js';
+import { rfc3339 } from '../util/clock.js';
 
 export interface RunningScheduler {
   scheduler: Scheduler;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FakeClock } from '../client/clock.js';
+import { FakeClock } from '../util/clock.js';
 import { ActionType } from './framework.js';
 import { SchedulingQueue } from './queue.js';
 import { makePod } from './testing/builders.js';

@@ -7,7 +7,7 @@
  * It also tracks nominated pods (preemptors waiting for victims to go).
  */
 import type { Pod } from 'kubernetes-types/core/v1.js';
-import { realClock, type Clock, type Timer } from '../client/clock.js';
+import { realClock, type Clock, type Timer } from '../util/clock.js';
 import { eventMatches, type ClusterEvent, type ClusterEventWithHint, type Nominator } from './framework.js';
 import { KeyedHeap } from './heap.js';
 import { PodInfo } from './node-info.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FakeClock } from '../client/clock.js';
+import { FakeClock } from '../util/clock.js';
 import { Scheduler } from './scheduler.js';
 import { makeNode, makePod, RecordingHost } from './testing/builders.js';
 

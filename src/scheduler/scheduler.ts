@@ -8,7 +8,7 @@
  * for the API round trip.
  */
 import type { Namespace, Node, Pod } from 'kubernetes-types/core/v1.js';
-import { realClock, type Clock } from '../client/clock.js';
+import { realClock, type Clock } from '../util/clock.js';
 import {
   ActionType,
   Framework,

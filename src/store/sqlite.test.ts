@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { collect, expectCode, runStoreConformance } from './testing/conformance.js';
-import { SqliteStore, type StoreClock } from './sqlite.js';
+import { SqliteStore } from './sqlite.js';
+import { FakeClock } from '../util/clock.js';
 import type { Store } from './types.js';
 
 function tempDb(): { path: string; cleanup(): void } {
@@ -29,19 +30,6 @@ runStoreConformance('sqlite', async () => {
     },
   };
 });
-
-/** A clock whose interval callbacks run only when the test says so. */
-function manualClock(): StoreClock & { tick(): void; active(): number } {
-  const fns = new Set<() => void>();
-  return {
-    every(_ms, fn) {
-      fns.add(fn);
-      return () => fns.delete(fn);
-    },
-    tick: () => fns.forEach((f) => f()),
-    active: () => fns.size,
-  };
-}
 
 describe('SqliteStore specifics', () => {
   it('uses one kine table whose unique index forbids forking a key\'s history', async () => {
@@ -75,14 +63,14 @@ describe('SqliteStore specifics', () => {
 
   it('compacts automatically on the timer, keeping the last compactRetain revisions', async () => {
     const { path, cleanup } = tempDb();
-    const clock = manualClock();
+    const clock = new FakeClock();
     const s = SqliteStore.open(path, { compactRetain: 50, compactIntervalMs: 1000, clock });
     try {
       let kv = await s.create('/auto/k', '0');
       for (let i = 1; i < 120; i++) kv = await s.update('/auto/k', String(i), kv.modRevision);
       await s.create('/auto/z', 'z');
       assert.equal(await s.compactedRevision(), 0);
-      clock.tick();
+      await clock.advance(1000);
       const target = 121 - 50;
       for (let i = 0; i < 200 && (await s.compactedRevision()) < target; i++) await new Promise((r) => setTimeout(r, 2));
       assert.equal(await s.compactedRevision(), target);
@@ -105,7 +93,7 @@ describe('SqliteStore specifics', () => {
       }
     } finally {
       await s.close();
-      assert.equal(clock.active(), 0, 'close stops the timer');
+      assert.equal(clock.pending(), 0, 'close stops the timer');
       cleanup();
     }
   });

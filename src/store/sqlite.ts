@@ -21,27 +21,15 @@ import Database from 'better-sqlite3';
 import { keyExists, keyNotFound, modified, prefixEnd } from './common.js';
 import { LogStore, rowToKeyValue, type LogRow } from './log.js';
 import { StoreError } from './types.js';
-
-/** Schedules periodic work; returns a function that stops it. Injected so tests drive time. */
-export interface StoreClock {
-  every(ms: number, fn: () => void): () => void;
-}
-
-/** The real clock: an unref'd interval, so a forgotten store never keeps the process alive. */
-export const systemClock: StoreClock = {
-  every(ms, fn) {
-    const t = setInterval(fn, ms);
-    t.unref();
-    return () => clearInterval(t);
-  },
-};
+import { every, realClock, type Clock } from '../util/clock.js';
 
 export interface SqliteStoreOptions {
   /** Revisions of history kept by automatic compaction (default 10,000; 0 disables it). */
   compactRetain?: number;
   /** How often automatic compaction and vacuuming run (default 5 minutes, as kube-apiserver). */
   compactIntervalMs?: number;
-  clock?: StoreClock;
+  /** Drives automatic maintenance; tests pass a FakeClock. */
+  clock?: Clock;
   /** Revisions deleted per compaction transaction; the event loop runs between batches. */
   compactBatch?: number;
 }
@@ -121,7 +109,7 @@ export class SqliteStore extends LogStore {
     const c = db.prepare("SELECT value FROM kine_meta WHERE key = 'compact_rev'").get() as { value: number } | undefined;
     this.compacted = c?.value ?? 0;
     const interval = opts.compactIntervalMs ?? 5 * 60_000;
-    this.stopTimer = interval > 0 ? (opts.clock ?? systemClock).every(interval, () => this.maintainInBackground()) : () => {};
+    this.stopTimer = interval > 0 ? every(opts.clock ?? realClock, interval, () => this.maintainInBackground()) : () => {};
   }
 
   /** Opens (creating if needed) the store at `path`. */

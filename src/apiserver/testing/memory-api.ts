@@ -5,7 +5,7 @@
 import { MemoryStore } from '../../store/memory.js';
 import { defaultRegistry } from '../../api/resources/index.js';
 import type { KObject, Registry, ResourceDef } from '../../api/registry.js';
-import { FakeClock } from '../../client/clock.js';
+import { FakeClock } from '../../util/clock.js';
 import { WatchCache, type WatchCacheOptions } from '../watch-cache.js';
 import { ObjectStorage, type UserInfo, type WriteContext } from '../objects.js';
 import { ApiHandler } from '../handler.js';

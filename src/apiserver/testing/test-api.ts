@@ -5,7 +5,7 @@
  * Nothing here re-implements API semantics; the client only records calls, injects failures
  * and reads the server's own watch cache for synchronous assertions.
  */
-import type { Clock } from '../../client/clock.js';
+import type { Clock } from '../../util/clock.js';
 import { RestClient } from '../../client/rest.js';
 import { RecordingClient } from '../../client/testing/recording-client.js';
 import type { KObject, ResourceRef, WatchEvent, WatchOptions } from '../../client/types.js';

@@ -3,7 +3,7 @@
  * with a fake clock, shared informers over it, and an in-memory event recorder.
  */
 import type { Pod } from 'kubernetes-types/core/v1.js';
-import { FakeClock, flushAsync, rfc3339 } from '../../client/clock.js';
+import { FakeClock, flushAsync, rfc3339 } from '../../util/clock.js';
 import { FakeRecorder } from '../../client/events.js';
 import { SharedInformerFactory } from '../../client/informer.js';
 import { PODS } from '../../client/resources.js';

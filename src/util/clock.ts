@@ -28,6 +28,26 @@ export const realClock: Clock = {
   },
 };
 
+/**
+ * Runs `fn` every `ms` milliseconds on `clock` until the returned function is called (each run is
+ * scheduled after the previous one started, as an interval; with {@link realClock} the timers are
+ * unref'd, so periodic housekeeping never keeps a process alive).
+ */
+export function every(clock: Clock, ms: number, fn: () => void): () => void {
+  let timer: Timer | undefined;
+  let stopped = false;
+  const tick = () => {
+    if (stopped) return;
+    timer = clock.setTimeout(tick, ms);
+    fn();
+  };
+  timer = clock.setTimeout(tick, ms);
+  return () => {
+    stopped = true;
+    timer?.cancel();
+  };
+}
+
 /** RFC 3339 with seconds precision, as metav1.Time serialises (`2024-01-02T03:04:05Z`). */
 export function rfc3339(ms: number): string {
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
