@@ -4,7 +4,7 @@
  * gateway address (where DNS listens), the kube-dns Service pointing at it, registry pulls with
  * imagePullSecrets, and service-account tokens through the TokenRequest API.
  */
-import { execFileSync } from 'node:child_process';
+import { CommandError, runSync } from '../util/exec.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Pod } from 'kubernetes-types/core/v1.js';
@@ -47,7 +47,10 @@ function gatewayOf(cidr: string): { ip: string; prefix: number } {
 /** Creates the pod bridge with its gateway address now, so DNS can listen on it before any pod exists. */
 function ensureBridge(bridge: string, cidr: string): string {
   const gw = gatewayOf(cidr);
-  const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const ip = (...args: string[]) => {
+    const r = runSync('ip', args);
+    if (r.code !== 0) throw new CommandError('ip', args, r);
+  };
   try {
     ip('link', 'add', bridge, 'type', 'bridge');
   } catch {

@@ -2,7 +2,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEPLOYMENTS, HORIZONTAL_POD_AUTOSCALERS, PODS } from '../client/resources.js';
 import { rfc3339 } from '../util/clock.js';
-import type { KObject } from '../client/types.js';
 import { harness, type Harness } from './testing/harness.js';
 import { POD_METRICS, parseDurationMs } from './hpa-metrics.js';
 import { newHorizontalPodAutoscalerController, type HpaController } from './hpa.js';

@@ -4,7 +4,7 @@ import type { Deployment } from 'kubernetes-types/apps/v1.js';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { FakeClock, flushAsync } from '../util/clock.js';
 import { TestClient } from '../apiserver/testing/test-api.js';
-import { DEPLOYMENTS, EVENTS, NAMESPACES, PODS, SERVICE_ACCOUNTS } from '../client/resources.js';
+import { DEPLOYMENTS, EVENTS, PODS, SERVICE_ACCOUNTS } from '../client/resources.js';
 import { startControllerManager } from './manager.js';
 
 test('the manager runs the controllers: a deployment gets pods and a namespace its default ServiceAccount', async () => {

@@ -10,9 +10,9 @@
  * after the agent restarts. DEL runs the chain in reverse and tolerates state that is already
  * gone (a deleted namespace, a released address), so it can always be retried.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
+import { run, type CommandResult } from '../util/exec.js';
 
 /** A port published on the node (portmap plugin, `runtimeConfig.portMappings`). */
 export interface PortMapping {
@@ -219,7 +219,7 @@ export class CniNetwork {
    * have been deleted first.
    */
   async teardown(): Promise<void> {
-    await runCmd('ip', ['link', 'del', this.bridge]).catch(() => {});
+    await run('ip', ['link', 'del', this.bridge]).catch(() => {});
     rmSync(this.ipamStateDir, { recursive: true, force: true });
   }
 
@@ -259,7 +259,7 @@ export class CniNetwork {
     return conf;
   }
 
-  private exec(
+  private async exec(
     type: string,
     command: 'ADD' | 'DEL' | 'CHECK',
     conf: Record<string, unknown>,
@@ -278,36 +278,31 @@ export class CniNetwork {
       CNI_PATH: this.pluginDir,
       CNI_ARGS: cniArgs,
     };
-    return new Promise((resolve, reject) => {
-      const child = spawn(join(this.pluginDir, type), [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (d) => (out += d));
-      child.stderr.on('data', (d) => (err += d));
-      child.on('error', (e) => reject(new CniError(type, command, undefined, `${e.message} (is containernetworking-plugins installed in ${this.pluginDir}?)`)));
-      child.on('close', (code) => {
-        if (code === 0) {
-          if (command !== 'ADD' || !out.trim()) return resolve(undefined);
-          try {
-            return resolve(JSON.parse(out) as CniResult);
-          } catch {
-            return reject(new CniError(type, command, undefined, `unparsable result: ${out.slice(0, 200)}`));
-          }
-        }
-        let msg = (out.trim() || err.trim() || `exit status ${code}`).slice(0, 2000);
-        let ecode: number | undefined;
-        try {
-          const e = JSON.parse(out) as { code?: number; msg?: string; details?: string };
-          ecode = e.code;
-          msg = [e.msg, e.details].filter(Boolean).join('; ');
-        } catch {
-          /* not a CNI error object */
-        }
-        reject(new CniError(type, command, ecode, msg));
-      });
-      child.stdin.on('error', () => {});
-      child.stdin.end(JSON.stringify(conf));
-    });
+    let result: CommandResult;
+    try {
+      result = await run(join(this.pluginDir, type), [], { env, input: JSON.stringify(conf) });
+    } catch (e) {
+      throw new CniError(type, command, undefined, `${(e as Error).message} (is containernetworking-plugins installed in ${this.pluginDir}?)`);
+    }
+    const out = result.stdout.toString();
+    if (result.code === 0) {
+      if (command !== 'ADD' || !out.trim()) return undefined;
+      try {
+        return JSON.parse(out) as CniResult;
+      } catch {
+        throw new CniError(type, command, undefined, `unparsable result: ${out.slice(0, 200)}`);
+      }
+    }
+    let msg = (out.trim() || result.stderr.toString().trim() || `exit status ${result.code}`).slice(0, 2000);
+    let ecode: number | undefined;
+    try {
+      const e = JSON.parse(out) as { code?: number; msg?: string; details?: string };
+      ecode = e.code;
+      msg = [e.msg, e.details].filter(Boolean).join('; ');
+    } catch {
+      /* not a CNI error object */
+    }
+    throw new CniError(type, command, ecode, msg);
   }
 }
 
@@ -318,14 +313,3 @@ function summarize(r: CniResult, ifName: string): CniAddResult {
   return { ip: ipEntry.address.split('/')[0]!, cidr: ipEntry.address, gateway: ipEntry.gateway ?? '', mac: iface?.mac ?? '', raw: r };
 }
 
-function runCmd(cmd: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')}: ${err.trim() || `exit ${code}`}`))));
-  });
-}

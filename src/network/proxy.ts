@@ -25,7 +25,7 @@
  *   a ClusterIP gets the reply bridged directly, which conntrack only un-DNATs if bridged
  *   IPv4 traffic passes the ip hooks.
  */
-import { spawn } from 'node:child_process';
+import { runOrThrow } from '../util/exec.js';
 import { existsSync, writeFileSync } from 'node:fs';
 import type { Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
@@ -79,25 +79,8 @@ export interface ServiceProxyOptions {
 }
 
 /** Runs `nft -f -` with `script` on stdin; rejects with nft's message. */
-export function runNft(script: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('nft', ['-f', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`nft -f - failed (exit ${code}): ${err.trim()}`))));
-    child.stdin.end(script);
-  });
-}
-
-function run(cmd: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')}: ${err.trim()}`))));
-  });
+export async function runNft(script: string): Promise<void> {
+  await runOrThrow('nft', ['-f', '-'], { input: script });
 }
 
 /**
@@ -205,7 +188,7 @@ export class ServiceProxy {
       const args = r === 'unreachable'
         ? ['route', 'replace', 'unreachable', this.opts.serviceCidr]
         : ['route', 'replace', this.opts.serviceCidr, 'dev', r.dev, ...(r.src ? ['src', r.src] : [])];
-      await run('ip', args);
+      await runOrThrow('ip', args);
       this.routeInstalled = true;
     }
     // The first programming runs at once (the debounce timer is unref'd and would not hold a process open).
@@ -244,7 +227,7 @@ export class ServiceProxy {
     if (this.routeInstalled) {
       this.routeInstalled = false;
       const r = this.opts.serviceRoute;
-      await run('ip', ['route', 'del', ...(r === 'unreachable' ? ['unreachable'] : []), this.opts.serviceCidr]).catch(() => undefined);
+      await runOrThrow('ip', ['route', 'del', ...(r === 'unreachable' ? ['unreachable'] : []), this.opts.serviceCidr]).catch(() => undefined);
     }
     for (const w of this.syncWaiters.splice(0)) w();
   }

@@ -46,7 +46,12 @@ export function run(command: string, args: readonly string[], options: CommandOp
     child.stderr!.on('data', (d: Buffer) => err.push(d));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? 1, stdout: Buffer.concat(out), stderr: Buffer.concat(err) }));
-    if (options.input !== undefined) child.stdin!.end(options.input);
+    if (options.input !== undefined) {
+      // A command that exits without reading all of its input makes the write fail with EPIPE;
+      // its exit code and stderr say what happened, so the write error itself is not the news.
+      child.stdin!.on('error', () => {});
+      child.stdin!.end(options.input);
+    }
   });
 }
 
