@@ -22,6 +22,7 @@ import { writeBusyboxRootfs } from '../image/bootstrap-rootfs.js';
 import { runSync } from '../util/exec.js';
 import { Agent } from './agent.js';
 import { resetNode } from './reset.js';
+import { canRunAsRoot, rootOnly } from '../../test/support/root.js';
 
 const suffix = randomBytes(3).toString('hex');
 const NODE = `node-${suffix}`;
@@ -43,6 +44,7 @@ function agentOpts() {
 }
 
 before(async () => {
+  if (!canRunAsRoot) return;
   dir = mkdtempSync(join(tmpdir(), 'skiff-agent-e2e-'));
   api = await ApiServer.start({ dataDir: join(dir, 'api'), port: 0 });
   client = clientFromKubeconfig(api.kubeconfigPath);
@@ -53,6 +55,7 @@ before(async () => {
 });
 
 after(async () => {
+  if (!canRunAsRoot) return;
   await agent?.stop().catch(() => {});
   await resetNode({ dataDir: join(dir, 'node'), namePrefix: prefix, bridge, log: () => {} }).catch((e) => console.error('reset', e));
   await api?.stop().catch(() => {});
@@ -115,7 +118,7 @@ function agentGet(path: string): Promise<{ status: number; body: string }> {
   });
 }
 
-test('node registers with capacity, nodeInfo, endpoint and a lease', async () => {
+test('node registers with capacity, nodeInfo, endpoint and a lease', rootOnly, async () => {
   const node = await client.get<{ metadata: { labels: Record<string, string> }; spec: { podCIDR: string }; status: { capacity: Record<string, string>; nodeInfo: { kubeletVersion: string; containerRuntimeVersion: string }; daemonEndpoints: { kubeletEndpoint: { Port: number } }; conditions: { type: string; status: string }[] } }>(NODES, undefined, NODE);
   assert.equal(node.metadata.labels['kubernetes.io/hostname'], NODE);
   assert.equal(node.spec.podCIDR, podCidr);
@@ -129,7 +132,7 @@ test('node registers with capacity, nodeInfo, endpoint and a lease', async () =>
   assert.equal(unauth, 401);
 });
 
-test('pods: run, status, config, probes, restarts, OOM, images, streams, deletion, agent restart', async () => {
+test('pods: run, status, config, probes, restarts, OOM, images, streams, deletion, agent restart', rootOnly, async () => {
   await client.create(CONFIGMAPS, 'default', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg' }, data: { greeting: 'hello', 'app.conf': 'v1' } });
   await client.create(SECRETS, 'default', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'sec' }, data: { password: Buffer.from('s3cret').toString('base64') } });
   const web = pod('web', {

@@ -11,6 +11,7 @@ import { build, BuildError, type BuildContainerConfig } from './builder.js';
 import { createProgress } from './progress.js';
 import { expandWord, expandWords, parseKeyValues } from './shell-lex.js';
 import { IgnoreMatcher } from './context.js';
+import { rootOnly } from '../../test/support/root.js';
 
 const quiet = createProgress('quiet');
 
@@ -36,7 +37,7 @@ async function fileIn(store: ImageStore, ref: string, path: string): Promise<{ c
   return undefined;
 }
 
-describe('Dockerfile builder', () => {
+describe('Dockerfile builder', rootOnly, () => {
   let env: Awaited<ReturnType<typeof busyboxStore>>;
   let http: Server;
   let port = 0;

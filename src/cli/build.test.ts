@@ -7,6 +7,7 @@ import { registerBuildCommands } from './build.js';
 import { ImageStore } from '../image/store.js';
 import { busyboxStore } from '../image/testing/busybox-store.js';
 import { startRegistry } from '../image/registry/server.js';
+import { rootOnly } from '../../test/support/root.js';
 
 /** Runs `skiff <args>` in process. */
 async function skiff(...args: string[]): Promise<void> {
@@ -15,7 +16,7 @@ async function skiff(...args: string[]): Promise<void> {
   await program.parseAsync(['node', 'skiff', ...args]);
 }
 
-test('CLI: build, tag, push, pull, image save', async () => {
+test('CLI: build, tag, push, pull, image save', rootOnly, async () => {
   const env = await busyboxStore();
   const reg = await startRegistry({ store: ImageStore.open(join(env.dir, 'registry')), port: 0 });
   const log = console.log;

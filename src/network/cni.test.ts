@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CniNetwork } from './cni.js';
+import { rootOnly } from '../../test/support/root.js';
 
 /** A fresh network + namespace for one test; `cleanup` removes everything it made. */
 function fixture(prefixLen: 24 | 28) {
@@ -32,7 +33,7 @@ function fixture(prefixLen: 24 | 28) {
 
 const ping = (ip: string) => spawnSync('/bin/busybox', ['ping', '-c', '1', '-W', '1', ip]).status === 0;
 
-test('ADD gives the namespace a reachable address; DEL releases it', async () => {
+test('ADD gives the namespace a reachable address; DEL releases it', rootOnly, async () => {
   const f = fixture(24);
   try {
     const r = await f.net.add('c1', f.netnsPath, 'eth0', { args: { K8S_POD_NAMESPACE: 'default', K8S_POD_NAME: 'p' } });
@@ -57,7 +58,7 @@ test('ADD gives the namespace a reachable address; DEL releases it', async () =>
   }
 });
 
-test('DEL after the namespace is gone still frees the address', async () => {
+test('DEL after the namespace is gone still frees the address', rootOnly, async () => {
   const f = fixture(24);
   try {
     const r = await f.net.add('c2', f.netnsPath, 'eth0', { portMappings: [{ hostPort: 40000 + randomInt(0, 20000), containerPort: 80 }] });
@@ -69,7 +70,7 @@ test('DEL after the namespace is gone still frees the address', async () => {
   }
 });
 
-test('50 add/del cycles on a /28 leak no addresses', async () => {
+test('50 add/del cycles on a /28 leak no addresses', rootOnly, async () => {
   const f = fixture(28);
   try {
     const seen = new Set<string>();

@@ -11,6 +11,7 @@ import { writeBusyboxRootfs } from '../image/bootstrap-rootfs.js';
 import { CniNetwork } from '../network/cni.js';
 import { RuncRuntime } from './runc.js';
 import type { ContainerSpec } from './types.js';
+import { canRunAsRoot, rootOnly } from '../../test/support/root.js';
 
 let dataDir: string;
 let cni: CniNetwork;
@@ -19,6 +20,7 @@ let layers: string[];
 const suffix = randomBytes(3).toString('hex');
 
 before(async () => {
+  if (!canRunAsRoot) return;
   dataDir = mkdtempSync(join(tmpdir(), 'skiff-runc-test-'));
   const images = ImageStore.open(dataDir);
   const tarPath = join(dataDir, 'busybox.tar');
@@ -31,6 +33,7 @@ before(async () => {
 });
 
 after(async () => {
+  if (!canRunAsRoot) return;
   const r = new RuncRuntime({ dataDir, cni, namePrefix: `skifft${suffix}` });
   for (const s of await r.listPodSandboxes()) await r.removePodSandbox(s.id).catch((e) => console.error('cleanup', e));
   for (const c of await r.listContainers()) await r.removeContainer(c.id).catch((e) => console.error('cleanup', e));
@@ -70,7 +73,7 @@ function httpGet(url: string): Promise<string> {
   });
 }
 
-test('busybox httpd in a pod is reachable on the pod IP', async () => {
+test('busybox httpd in a pod is reachable on the pod IP', rootOnly, async () => {
   const sb = await pod('web');
   const id = await rt.createContainer(sb.id, spec('httpd', ['httpd', '-f', '-p', '8080', '-h', '/www']));
   assert.equal((await rt.containerStatus(id))?.state, 'created');
@@ -91,7 +94,7 @@ test('busybox httpd in a pod is reachable on the pod IP', async () => {
   assert.equal(spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.includes(sb.id.slice(0, 16)), false);
 });
 
-test('logs are written in CRI format with stream tags; exit codes and reasons are reported', async () => {
+test('logs are written in CRI format with stream tags; exit codes and reasons are reported', rootOnly, async () => {
   const sb = await pod('logs');
   const { id, st } = await runToExit(sb.id, spec('echo', ['sh', '-c', 'echo hello; echo oops >&2; printf partial']));
   assert.equal(st.state, 'exited');
@@ -115,7 +118,7 @@ test('logs are written in CRI format with stream tags; exit codes and reasons ar
   assert.equal((await rt.containerStatus(bad))?.reason, 'StartError');
 });
 
-test('a memory hog over its 20 MiB limit ends OOMKilled', async () => {
+test('a memory hog over its 20 MiB limit ends OOMKilled', rootOnly, async () => {
   const sb = await pod('oom');
   const { st } = await runToExit(sb.id, spec('hog', ['sh', '-c', 'head -c 200000000 /dev/zero | tail'], { resources: { memoryLimitBytes: 20 * 1024 * 1024 } }));
   assert.equal(st.state, 'exited');
@@ -123,7 +126,7 @@ test('a memory hog over its 20 MiB limit ends OOMKilled', async () => {
   assert.equal(st.exitCode, 137);
 });
 
-test('exec sees the pod hostname; stop sends SIGTERM then SIGKILL after the timeout', async () => {
+test('exec sees the pod hostname; stop sends SIGTERM then SIGKILL after the timeout', rootOnly, async () => {
   const sb = await pod('exec-pod');
   const id = await rt.createContainer(sb.id, spec('sleeper', ['sleep', '1000']));
   await rt.startContainer(id);
@@ -163,7 +166,7 @@ test('exec sees the pod hostname; stop sends SIGTERM then SIGKILL after the time
   assert.equal((await rt.containerStatus(polite))?.exitCode, 0);
 });
 
-test('a new runtime object adopts running containers (agent restart)', async () => {
+test('a new runtime object adopts running containers (agent restart)', rootOnly, async () => {
   const sb = await pod('adopt');
   const id = await rt.createContainer(sb.id, spec('long', ['sh', '-c', 'trap "exit 7" TERM; echo started; while true; do sleep 0.1; done'], { labels: { app: `adopt-${suffix}` }, annotations: { 'io.kubernetes.container.restartCount': '2' } }));
   await rt.startContainer(id);
@@ -186,7 +189,7 @@ test('a new runtime object adopts running containers (agent restart)', async () 
   assert.match(readFileSync(rt2.logPath(id), 'utf8'), /stdout F started/);
 });
 
-test('create+start+delete cost', async (t) => {
+test('create+start+delete cost', rootOnly, async (t) => {
   const sb = await pod('cost');
   const cpu = () => {
     const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
@@ -206,7 +209,7 @@ test('create+start+delete cost', async (t) => {
   writeFileSync(join(dataDir, 'cost.txt'), `${ms} ${cpuMs}\n`);
 });
 
-test('runProcess runs one process to completion in a given root, streaming its output', async () => {
+test('runProcess runs one process to completion in a given root, streaming its output', rootOnly, async () => {
   const root = join(dataDir, 'process-root');
   mkdirSync(root);
   assert.equal(spawnSync('tar', ['-x', '-f', join(dataDir, 'busybox.tar'), '-C', root]).status, 0);
