@@ -13,7 +13,7 @@ import { ImageStore } from '../src/image/store.js';
 import { bootstrapGo } from '../src/builder/bootstrap.js';
 import { build } from '../src/builder/builder.js';
 import { createProgress } from '../src/builder/progress.js';
-import { freePort } from '../src/image/testing/registry.js';
+import { freePort } from './support/ports.js';
 
 const haveGo = existsSync('/usr/lib/go/bin/go');
 

@@ -4,10 +4,10 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
+import { freePort } from '../../../test/support/ports.js';
 
 export interface EtcdServer {
   /** Client URL, e.g. "http://127.0.0.1:40123". */
@@ -17,17 +17,6 @@ export interface EtcdServer {
   stop(): Promise<void>;
 }
 
-/** A port the kernel just handed out; etcd binds it a moment later. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Starts etcd and resolves once it answers a range request (or rejects within `timeoutMs`). */
 export async function startEtcd(opts: { binary?: string; timeoutMs?: number } = {}): Promise<EtcdServer> {
