@@ -235,7 +235,8 @@ describe('skiff up: pods on a real node', { skip, timeout: 170_000 }, () => {
 
   test('a readiness probe gates Ready', async () => {
     const p = await waitPod(c, 'ready', (x) => x.status?.phase === 'Running', 30_000, 'Running');
-    await new Promise((r) => setTimeout(r, 1500));
+    // The probe has run and failed (its Unhealthy event), so Ready=False is the probe's verdict.
+    await eventually(() => /Readiness probe failed/.test(c.k(['get', 'events', '--field-selector', 'involvedObject.name=ready,reason=Unhealthy', '-o', 'jsonpath={.items[*].message}'])), 20_000, 'a failed readiness probe');
     const still = getPod(c, 'ready');
     assert.equal(condition(still, 'Ready'), 'False');
     assert.equal(still.status.containerStatuses[0].ready, false);

@@ -128,7 +128,11 @@ describe('rollouts', () => {
     assert.equal(json(['get', 'rs', '-l', 'app=roll']).items.length, 2, 'undo reuses the old ReplicaSet');
     c.k(['rollout', 'pause', 'deploy/roll']);
     c.k(['set', 'image', 'deploy/roll', 'main=busybox:3']);
-    await new Promise((r) => setTimeout(r, 500));
+    // The controller has seen the new template (observedGeneration) and still made no ReplicaSet.
+    await eventually(() => {
+      const d = json(['get', 'deploy', 'roll']);
+      return d.status?.observedGeneration === d.metadata.generation;
+    }, 20_000, 'the paused Deployment observed');
     assert.equal(json(['get', 'rs', '-l', 'app=roll']).items.length, 2, 'a paused deployment makes no new ReplicaSet');
     c.k(['rollout', 'resume', 'deploy/roll']);
     c.k(['rollout', 'status', 'deploy/roll', '--timeout=60s']);
