@@ -52,9 +52,9 @@ test('two components importing each other are a cycle', () => {
 test('a test beside the code may use another component\'s test support without making a cycle', () => {
   const r = lint({
     'src/api/x.ts': 'export const x = 1;\n',
-    'src/store/s.ts': "import { x } from '../api/x.js';\nexport const s = x;\n",
-    'src/store/testing/harness.ts': "import { s } from '../s.js';\nexport const h = s;\n",
-    'src/api/x.test.ts': "import { h } from '../store/testing/harness.js';\nexport const t = h;\n",
+    'src/client/s.ts': "import { x } from '../api/x.js';\nexport const s = x;\n",
+    'src/client/testing/harness.ts': "import { s } from '../s.js';\nexport const h = s;\n",
+    'src/api/x.test.ts': "import { h } from '../client/testing/harness.js';\nexport const t = h;\n",
   });
   assert.equal(r.code, 0, r.out);
 });
