@@ -97,3 +97,50 @@ test('a cluster-wide DELETE of a namespaced collection is 405 and deletes nothin
     api.close();
   }
 });
+
+const template = { metadata: { labels: { app: 'x' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } };
+const REPLICATED: [string, string, (replicas: unknown) => unknown][] = [
+  ['Deployment.apps', '/apis/apps/v1/namespaces/default/deployments', (replicas) => ({ metadata: { name: 'w' }, spec: { replicas, selector: { matchLabels: { app: 'x' } }, template } })],
+  ['ReplicaSet.apps', '/apis/apps/v1/namespaces/default/replicasets', (replicas) => ({ metadata: { name: 'w' }, spec: { replicas, selector: { matchLabels: { app: 'x' } }, template } })],
+  ['StatefulSet.apps', '/apis/apps/v1/namespaces/default/statefulsets', (replicas) => ({ metadata: { name: 'w' }, spec: { replicas, serviceName: 'w', selector: { matchLabels: { app: 'x' } }, template } })],
+  ['ReplicationController', '/api/v1/namespaces/default/replicationcontrollers', (replicas) => ({ metadata: { name: 'w' }, spec: { replicas, selector: { app: 'x' }, template } })],
+];
+
+test('spec.replicas outside int32 or not an integer is 422 naming the field, on create, update and scale; nothing stored', async () => {
+  const api = await memoryApi();
+  try {
+    const bad: [unknown, string][] = [
+      [1e23, 'Invalid value: 1e+23: must be less than or equal to 2147483647'],
+      [2147483648, 'Invalid value: 2147483648: must be less than or equal to 2147483647'],
+      [2.5, 'Invalid value: 2.5: must be an integer'],
+      ['three', 'Invalid value: "three": must be an integer'],
+      [-1, 'Invalid value: -1: must be greater than or equal to 0'],
+    ];
+    for (const [kind, path, body] of REPLICATED) {
+      for (const [replicas, detail] of bad) {
+        const r = await api.request('POST', path, { body: body(replicas) });
+        assert.equal(r.status, 422, `${kind} replicas=${String(replicas)}`);
+        assert.equal(r.body.message, `${kind} "w" is invalid: spec.replicas: ${detail}`);
+      }
+      assert.equal((await api.request('GET', `${path}/w`)).status, 404, `no ${kind} stored`);
+
+      // The largest int32 is fine; raising it past the range by update, patch or scale is not.
+      const ok = await api.request('POST', path, { body: body(2147483647) });
+      assert.equal(ok.status, 201, `${kind}: ${JSON.stringify(ok.body.message)}`);
+      const rv = ok.body.metadata.resourceVersion;
+      const put = await api.request('PUT', `${path}/w`, { body: { ...ok.body, spec: { ...ok.body.spec, replicas: 2147483648 } } });
+      assert.equal(put.status, 422);
+      const patch = await api.request('PATCH', `${path}/w`, { body: { spec: { replicas: 2.5 } }, headers: { 'content-type': 'application/merge-patch+json' } });
+      assert.equal(patch.status, 422);
+      assert.match(patch.body.message, /spec\.replicas: Invalid value: 2\.5: must be an integer/);
+      const scale = await api.request('PATCH', `${path}/w/scale`, { body: { spec: { replicas: 1e23 } }, headers: { 'content-type': 'application/merge-patch+json' } });
+      assert.equal(scale.status, 422);
+      assert.equal(scale.body.message, 'Scale.autoscaling "w" is invalid: spec.replicas: Invalid value: 1e+23: must be less than or equal to 2147483647');
+      const after = await api.request('GET', `${path}/w`);
+      assert.equal(after.body.metadata.resourceVersion, rv, `${kind} unchanged`);
+      assert.equal(after.body.spec.replicas, 2147483647);
+    }
+  } finally {
+    api.close();
+  }
+});

@@ -4,7 +4,8 @@
  * a node) and eviction (a delete with options). status and finalize are updates of the
  * object itself (crud.ts with a subresource).
  */
-import { conflict, fieldErrors, invalid, notFound } from '../api/errors.js';
+import { conflict, invalid, notFound } from '../api/errors.js';
+import { validateNonnegativeInt32 } from '../api/validation.js';
 import { getPath, setPath } from '../api/meta.js';
 import { formatLabelSelector } from '../api/labels.js';
 import type { KObject, ResourceDef } from '../api/registry.js';
@@ -43,9 +44,8 @@ export function toScale(def: ResourceDef, obj: KObject): KObject {
  */
 export function applyScale(def: ResourceDef, current: KObject, next: KObject, name: string): KObject {
   const replicas = (next.spec as { replicas?: unknown } | undefined)?.replicas;
-  if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
-    throw invalid('autoscaling', 'Scale', name, [fieldErrors.invalid('spec.replicas', replicas ?? null, 'must be greater than or equal to 0')]);
-  }
+  const errs = validateNonnegativeInt32('spec.replicas', replicas ?? null);
+  if (errs.length) throw invalid('autoscaling', 'Scale', name, errs);
   const rv = next.metadata?.resourceVersion;
   if (rv && rv !== current.metadata?.resourceVersion) throw conflict(groupResource(def), name);
   setPath(current, def.scale!.specReplicasPath, replicas);
