@@ -97,6 +97,13 @@ export function decodeResourceBody(req: ApiRequest, rp: ResourcePath): KObject {
       throw badRequest(`the API version in the data (${obj.apiVersion}) does not match the expected API version (${groupVersion(def.group, rp.version)})`);
     }
   }
+  // The server owns generation (it sets or keeps it), but upstream's typed decoding refuses
+  // a non-integer here with 400 before that, so a client learns its body was wrong.
+  const gen = (obj.metadata as { generation?: unknown } | undefined)?.generation;
+  if (gen !== undefined && gen !== null && !Number.isSafeInteger(gen)) {
+    const what = typeof gen === 'number' ? `number ${gen}` : Array.isArray(gen) ? 'array' : typeof gen === 'string' ? 'string' : typeof gen;
+    throw badRequest(`${def.kind} in version "${rp.version}" cannot be handled as a ${def.kind}: json: cannot unmarshal ${what} into Go struct field ObjectMeta.metadata.generation of type int64`);
+  }
   return toStorageVersion(rp, obj);
 }
 

@@ -144,3 +144,49 @@ test('spec.replicas outside int32 or not an integer is 422 naming the field, on 
     api.close();
   }
 });
+
+test('ConfigMap and Secret data over 1 MiB is 422 with the size limit, and nothing is stored or changed', async () => {
+  const api = await memoryApi();
+  try {
+    const MiB = 1024 * 1024;
+    // Exactly at the limit is allowed; one byte over (here a two-byte character) is not.
+    assert.equal((await api.request('POST', CM, { body: { metadata: { name: 'max' }, data: { a: 'x'.repeat(MiB - 1), b: 'y' } } })).status, 201);
+    const big = await api.request('POST', CM, { body: { metadata: { name: 'big' }, data: { a: 'x'.repeat(MiB - 1), b: 'é' } } });
+    assert.equal(big.status, 422);
+    assert.equal(big.body.message, 'ConfigMap "big" is invalid: Too long: must have at most 1048576 bytes');
+    const bin = await api.request('POST', CM, { body: { metadata: { name: 'bin' }, data: { a: 'x'.repeat(MiB / 2) }, binaryData: { b: Buffer.alloc(MiB / 2 + 1).toString('base64') } } });
+    assert.equal(bin.status, 422, 'data and binaryData count together');
+    const grow = await api.request('PATCH', `${CM}/max`, { body: { data: { c: 'z' } }, headers: { 'content-type': 'application/merge-patch+json' } });
+    assert.equal(grow.status, 422);
+    assert.deepEqual(Object.keys((await api.request('GET', `${CM}/max`)).body.data), ['a', 'b']);
+
+    const S = '/api/v1/namespaces/default/secrets';
+    const secret = await api.request('POST', S, { body: { metadata: { name: 's' }, data: { a: Buffer.alloc(MiB + 1).toString('base64') } } });
+    assert.equal(secret.status, 422);
+    assert.equal(secret.body.message, 'Secret "s" is invalid: data: Too long: must have at most 1048576 bytes');
+    const viaString = await api.request('POST', S, { body: { metadata: { name: 's' }, stringData: { a: 'x'.repeat(MiB + 1) } } });
+    assert.equal(viaString.status, 422, 'stringData counts once folded into data');
+    assert.equal((await api.request('POST', S, { body: { metadata: { name: 's' }, data: { a: Buffer.alloc(MiB).toString('base64') } } })).status, 201);
+    assert.deepEqual((await names(api)).sort(), ['max']);
+    assert.equal((await api.request('GET', `${S}/s`)).status, 200);
+  } finally {
+    api.close();
+  }
+});
+
+test('metadata.generation that is not an integer is 400 and nothing is stored', async () => {
+  const api = await memoryApi();
+  try {
+    const r = await api.request('POST', CM, { body: { metadata: { name: 'g', generation: 'abc' } } });
+    assert.equal(r.status, 400);
+    assert.equal(r.body.message, 'ConfigMap in version "v1" cannot be handled as a ConfigMap: json: cannot unmarshal string into Go struct field ObjectMeta.metadata.generation of type int64');
+    assert.equal((await api.request('GET', `${CM}/g`)).status, 404);
+    const ok = await api.request('POST', CM, { body: { metadata: { name: 'g' } } });
+    const put = await api.request('PUT', `${CM}/g`, { body: { ...ok.body, metadata: { ...ok.body.metadata, generation: 2.5 } } });
+    assert.equal(put.status, 400);
+    assert.match(put.body.message, /cannot unmarshal number 2\.5 into Go struct field ObjectMeta\.metadata\.generation/);
+    assert.equal((await api.request('GET', `${CM}/g`)).body.metadata.resourceVersion, ok.body.metadata.resourceVersion);
+  } finally {
+    api.close();
+  }
+});
