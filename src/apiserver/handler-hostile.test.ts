@@ -52,6 +52,24 @@ test('dryRun other than All is 422 naming dryRun for every write verb, and nothi
   }
 });
 
+test('an eviction honours deleteOptions.dryRun All and refuses any other value', async () => {
+  const api = await memoryApi();
+  try {
+    const P = '/api/v1/namespaces/default/pods';
+    await api.request('POST', P, { body: { metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'nginx' }] } } });
+    const eviction = (dryRun: string[]) => ({ apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 'p' }, deleteOptions: { dryRun } });
+    const maybe = await api.request('POST', `${P}/p/eviction`, { body: eviction(['Maybe']) });
+    assert.equal(maybe.status, 422);
+    assert.match(maybe.body.message, /dryRun: Unsupported value: \["Maybe"\]/);
+    assert.equal((await api.request('POST', `${P}/p/eviction`, { body: eviction(['All']) })).status, 201);
+    const pod = await api.request('GET', `${P}/p`);
+    assert.equal(pod.status, 200);
+    assert.equal(pod.body.metadata.deletionTimestamp, undefined, 'a dry-run eviction deletes nothing');
+  } finally {
+    api.close();
+  }
+});
+
 test('list and deletecollection refuse an unparsable limit or continue with 400 and delete nothing', async () => {
   const api = await memoryApi();
   try {

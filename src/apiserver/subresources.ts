@@ -12,7 +12,7 @@ import type { KObject, ResourceDef } from '../api/registry.js';
 import { applyPatch } from '../api/patch/index.js';
 import { bindPodToNode, validateBinding } from '../api/resources/pods.js';
 import { jsonResponse, type ApiRequest, type ApiResponse } from './request.js';
-import { decodeBody, successStatus } from './codec.js';
+import { checkDryRun, decodeBody, successStatus } from './codec.js';
 import { groupResource, type DeleteOptions, type ObjectStorage, type WriteContext } from './objects.js';
 import type { ResourcePath } from './routes.js';
 
@@ -84,6 +84,9 @@ export async function bindPod(storage: ObjectStorage, podDef: ResourceDef, names
 export async function evict(storage: ObjectStorage, req: ApiRequest, rp: ResourcePath, ctx: WriteContext): Promise<ApiResponse> {
   const body = decodeBody(req);
   const opts = (body.deleteOptions ?? {}) as DeleteOptions;
+  // The eviction's own dryRun counts as the query's does (upstream's propagateDryRun); a
+  // value other than All is refused rather than ignored, which would evict for real.
+  if (opts.dryRun !== undefined && checkDryRun('DELETE', opts.dryRun)) ctx.dryRun = true;
   await storage.delete(rp.def, rp.namespace, rp.name, opts, ctx);
   return successStatus(201);
 }
