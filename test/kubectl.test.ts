@@ -172,6 +172,36 @@ describe('changing objects', () => {
   });
 });
 
+describe('hostile input (raw API through kubectl)', () => {
+  test('dryRun=Maybe, a bad limit and a cluster-wide collection delete are refused and delete nothing', () => {
+    c.k(['create', 'ns', 'hostile']);
+    c.k(['-n', 'hostile', 'create', 'configmap', 'stays', '--from-literal=a=1']);
+    const maybe = c.kubectl(['delete', '--raw', '/api/v1/namespaces/hostile/configmaps/stays?dryRun=Maybe']);
+    assert.notEqual(maybe.code, 0);
+    assert.match(maybe.stderr, /The DeleteOptions "" is invalid: dryRun: Unsupported value: \["Maybe"\]: supported values: "All"/);
+    const limit = c.kubectl(['delete', '--raw', '/api/v1/namespaces/hostile/configmaps?limit=abc']);
+    assert.notEqual(limit.code, 0);
+    assert.match(limit.stderr, /strconv\.ParseInt: parsing "abc": invalid syntax/);
+    const everywhere = c.kubectl(['delete', '--raw', '/api/v1/configmaps']);
+    assert.notEqual(everywhere.code, 0);
+    assert.match(everywhere.stderr, /the server does not allow this method on the requested resource/);
+    assert.equal(c.k(['-n', 'hostile', 'get', 'cm', 'stays', '-o', 'jsonpath={.data.a}']), '1');
+    assert.match(c.k(['get', 'ns', 'default', '-o', 'name']), /namespace\/default/);
+  });
+
+  test('replicas of 1e23, 2.5 and 2147483648 are refused and nothing is created', () => {
+    for (const replicas of ['1e23', '2.5', '2147483648']) {
+      // --raw sends the file as it is, so JSON, with the number written literally.
+      const spec = { replicas: 0, selector: { matchLabels: { app: 'huge' } }, template: { metadata: { labels: { app: 'huge' } }, spec: { containers: [{ name: 'main', image: 'nginx' }] } } };
+      const body = JSON.stringify({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'huge' }, spec }).replace('"replicas":0', `"replicas":${replicas}`);
+      const r = c.kubectl(['-n', 'hostile', 'create', '--raw', '/apis/apps/v1/namespaces/hostile/deployments', '-f', manifestFile(body)]);
+      assert.notEqual(r.code, 0, replicas);
+      assert.match(r.stderr, /The Deployment "huge" is invalid: spec\.replicas: Invalid value/, replicas);
+    }
+    assert.equal(c.k(['-n', 'hostile', 'get', 'deploy,rs,pods', '-o', 'name']).trim(), '');
+  });
+});
+
 describe('watching and deleting', () => {
   test('get -w streams changes', async () => {
     c.k(['create', 'configmap', 'watched', '--from-literal=v=0']);

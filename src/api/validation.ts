@@ -239,6 +239,20 @@ export function validateNonnegative(fieldPath: string, value: number): FieldErro
   return value < 0 ? [fieldErrors.invalid(fieldPath, value, 'must be greater than or equal to 0')] : [];
 }
 
+/** The largest int32, the range of upstream's replica counts and most other integer fields. */
+export const MAX_INT32 = 2147483647;
+
+/**
+ * A non-negative int32 field (spec.replicas and the like). Upstream's typed decoding refuses a
+ * fraction or an out-of-range number before validation runs; without Go types the check lives
+ * here, and it matters: a replica count of 1e23 would have a controller create pods forever.
+ */
+export function validateNonnegativeInt32(fieldPath: string, value: unknown): FieldError[] {
+  if (typeof value !== 'number' || !Number.isInteger(value)) return [fieldErrors.invalid(fieldPath, value, 'must be an integer')];
+  if (value > MAX_INT32) return [fieldErrors.invalid(fieldPath, value, `must be less than or equal to ${MAX_INT32}`)];
+  return validateNonnegative(fieldPath, value);
+}
+
 // ---------------------------------------------------------------------------
 // Object metadata
 

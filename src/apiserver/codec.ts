@@ -4,7 +4,7 @@
  * conversions into responses. Content negotiation for tables lives in table.ts.
  */
 import YAML from 'yaml';
-import { StatusError, badRequest, internalError, requestEntityTooLarge, unsupportedMediaType, type Status } from '../api/errors.js';
+import { StatusError, badRequest, fieldErrors, internalError, invalid, requestEntityTooLarge, unsupportedMediaType, type Status } from '../api/errors.js';
 import { groupVersion, parseApiVersion, type KObject } from '../api/registry.js';
 import { clone } from '../api/meta.js';
 import { decodeProtobufObject } from './protobuf.js';
@@ -97,6 +97,13 @@ export function decodeResourceBody(req: ApiRequest, rp: ResourcePath): KObject {
       throw badRequest(`the API version in the data (${obj.apiVersion}) does not match the expected API version (${groupVersion(def.group, rp.version)})`);
     }
   }
+  // The server owns generation (it sets or keeps it), but upstream's typed decoding refuses
+  // a non-integer here with 400 before that, so a client learns its body was wrong.
+  const gen = (obj.metadata as { generation?: unknown } | undefined)?.generation;
+  if (gen !== undefined && gen !== null && !Number.isSafeInteger(gen)) {
+    const what = typeof gen === 'number' ? `number ${gen}` : Array.isArray(gen) ? 'array' : typeof gen === 'string' ? 'string' : typeof gen;
+    throw badRequest(`${def.kind} in version "${rp.version}" cannot be handled as a ${def.kind}: json: cannot unmarshal ${what} into Go struct field ObjectMeta.metadata.generation of type int64`);
+  }
   return toStorageVersion(rp, obj);
 }
 
@@ -128,6 +135,20 @@ export function includeObject(req: ApiRequest): IncludeObject {
   return v === 'Object' || v === 'None' ? v : 'Metadata';
 }
 
+/** The options kind upstream names in its 422 for each write method (CreateOptions.meta.k8s.io "" is invalid: …). */
+const OPTIONS_KIND: Record<string, string> = { POST: 'CreateOptions', PUT: 'UpdateOptions', PATCH: 'PatchOptions', DELETE: 'DeleteOptions' };
+
+/**
+ * Upstream's ValidateDryRun for a write verb: dryRun is absent or every value is `All`, and
+ * anything else is 422 before the verb runs, so a misspelt dry run never becomes a real write.
+ * Returns whether the request is a dry run.
+ */
+export function checkDryRun(method: string, values: unknown): boolean {
+  if (Array.isArray(values) && values.every((v) => v === 'All')) return values.length > 0;
+  const kind = OPTIONS_KIND[method.toUpperCase()] ?? 'DeleteOptions';
+  throw invalid('meta.k8s.io', kind, '', [fieldErrors.notSupported('dryRun', values, ['All'])]);
+}
+
 /** DeleteOptions from the body (if any) and the query, which wins. */
 export function deleteOptions(req: ApiRequest): DeleteOptions {
   let opts: DeleteOptions = {};
@@ -142,6 +163,8 @@ export function deleteOptions(req: ApiRequest): DeleteOptions {
   if (gp !== null) opts.gracePeriodSeconds = Number(gp);
   if (q.get('orphanDependents') !== null) opts.orphanDependents = queryBool(q, 'orphanDependents');
   if (q.getAll('dryRun').length) opts.dryRun = q.getAll('dryRun');
+  // The body may carry dryRun too; a value other than All must not fall through to a real delete.
+  if (opts.dryRun !== undefined) checkDryRun('DELETE', opts.dryRun);
   if (opts.propagationPolicy && !['Background', 'Foreground', 'Orphan'].includes(opts.propagationPolicy)) {
     throw badRequest(`invalid propagationPolicy: ${JSON.stringify(opts.propagationPolicy)}: must be one of Orphan, Foreground, Background`);
   }

@@ -37,20 +37,45 @@ export function getObject(env: CrudEnv, req: ApiRequest, rp: ResourcePath): ApiR
   return jsonResponse(200, encodeCached(rp, o));
 }
 
-export function listObjects(env: CrudEnv, req: ApiRequest, rp: ResourcePath): ApiResponse {
+/**
+ * ListOptions `limit`: absent or a base-10 integer, as upstream's parameter decoding
+ * (strconv.ParseInt) accepts; anything else is 400 so a collection delete never runs unbounded
+ * because its limit could not be read.
+ */
+export function parseLimit(req: ApiRequest): number {
+  const raw = req.query.get('limit');
+  if (raw === null || raw === '') return 0;
+  if (!/^[+-]?\d+$/.test(raw) || !Number.isSafeInteger(Number(raw))) {
+    throw badRequest(`strconv.ParseInt: parsing ${JSON.stringify(raw)}: invalid syntax`);
+  }
+  return Number(raw);
+}
+
+/** One page of a list: the selected objects, the revision it reports and the next continue token. */
+interface ListPage {
+  items: CachedObject[];
+  rv: number;
+  next?: string;
+}
+
+/**
+ * Selects the objects a list or deletecollection works on: selectors, then `continue` and
+ * `limit`. Every query parameter is checked before anything is returned, so a bad one fails
+ * the whole request (400) instead of widening it.
+ */
+function selectPage(env: CrudEnv, req: ApiRequest, rp: ResourcePath): ListPage {
   const { def } = rp;
   const cache = env.storage.cache;
+  const limit = parseLimit(req);
   const match = selectionFilter(req, def);
-  let items = cache.list(def, rp.namespace).filter((o) => match(o.obj));
-  let rv = cache.revision();
   // Paging: the continue token carries the last key served and the first page's revision.
   // Later pages are read from the cache as it is now, but every page reports the first page's
   // revision, so a client that watches from it afterwards replays every change made while it
   // paged (upstream serves the pages from an etcd snapshot instead; both lose nothing).
-  const limit = Number(req.query.get('limit') ?? 0);
   const cont = req.query.get('continue');
+  let after: string | undefined;
+  let rv = cache.revision();
   if (cont) {
-    let after: string;
     try {
       const token = JSON.parse(Buffer.from(cont, 'base64url').toString()) as { rv?: unknown; start?: unknown };
       if (typeof token.start !== 'string' || typeof token.rv !== 'number') throw new Error('bad token');
@@ -59,13 +84,20 @@ export function listObjects(env: CrudEnv, req: ApiRequest, rp: ResourcePath): Ap
     } catch {
       throw badRequest(`invalid continue token`);
     }
-    items = items.filter((o) => listKey(o) > after);
   }
+  let items = cache.list(def, rp.namespace).filter((o) => match(o.obj));
+  if (after !== undefined) items = items.filter((o) => listKey(o) > after);
   let next: string | undefined;
   if (limit > 0 && items.length > limit) {
     items = items.slice(0, limit);
     next = Buffer.from(JSON.stringify({ rv, start: listKey(items[items.length - 1]) })).toString('base64url');
   }
+  return { items, rv, next };
+}
+
+export function listObjects(env: CrudEnv, req: ApiRequest, rp: ResourcePath): ApiResponse {
+  const { def } = rp;
+  const { items, rv, next } = selectPage(env, req, rp);
   const listMeta: Record<string, unknown> = { resourceVersion: String(rv) };
   if (next) listMeta.continue = next;
   if (wantsTable(req.headers['accept'])) {
@@ -140,10 +172,11 @@ export async function deleteObject(env: CrudEnv, req: ApiRequest, rp: ResourcePa
 }
 
 export async function deleteCollection(env: CrudEnv, req: ApiRequest, rp: ResourcePath, ctx: WriteContext): Promise<ApiResponse> {
+  // The list options first, as upstream decodes them before the delete options: with a bad
+  // limit, continue or selector nothing is deleted. A limit bounds the delete to one page.
+  const victims = selectPage(env, req, rp).items;
   const opts = deleteOptions(req);
   if (opts.dryRun?.includes('All')) ctx.dryRun = true;
-  const match = selectionFilter(req, rp.def);
-  const victims = env.storage.cache.list(rp.def, rp.namespace).filter((o) => match(o.obj));
   const deleted: string[] = [];
   for (const v of victims) {
     try {

@@ -22,7 +22,7 @@ import type { ObjectStorage, UserInfo, WriteContext } from './objects.js';
 import { jsonResponse, queryBool, type ApiRequest, type ApiResponse } from './request.js';
 import type { AgentTarget, NodeProxy } from './node-proxy.js';
 import { METRICS_GROUP, metricsApiFromNodeProxy, type MetricsApi } from './metrics.js';
-import { decodeBody, errorResponse } from './codec.js';
+import { checkDryRun, decodeBody, errorResponse } from './codec.js';
 import { pageNotFound, resolveResourcePath, type ResourcePath } from './routes.js';
 import { createObject, deleteCollection, deleteObject, getObject, listObjects, patchObject, updateObject, type CrudEnv } from './crud.js';
 import { serveWatch, type WatchOptions } from './watch.js';
@@ -148,16 +148,23 @@ export class ApiHandler {
   private async serveResource(req: ApiRequest, rp: ResourcePath): Promise<ApiResponse> {
     const { def, name, subresource } = rp;
     const m = req.method.toUpperCase();
+    const dryRun = req.query.getAll('dryRun');
     const ctx: WriteContext = {
       user: req.user!,
-      dryRun: req.query.getAll('dryRun').includes('All'),
+      // Checked before any verb runs: reads ignore dryRun, as upstream's do.
+      dryRun: dryRun.length > 0 && m !== 'GET' && checkDryRun(m, dryRun),
       fieldManager: req.query.get('fieldManager') ?? undefined,
     };
     const storage = this.opts.storage;
     if (!name) {
       if (m === 'GET') return queryBool(req.query, 'watch') ? serveWatch(this.watchOptions, req, rp) : listObjects(this.crud, req, rp);
       if (m === 'POST') return def.createAs ? createAsSubresource(storage, req, rp, ctx) : createObject(this.crud, req, rp, ctx);
-      if (m === 'DELETE') return deleteCollection(this.crud, req, rp, ctx);
+      if (m === 'DELETE') {
+        // Upstream registers deletecollection of a namespaced resource only under a namespace,
+        // so DELETE /api/v1/pods finds no such route and is 405 (never "every pod everywhere").
+        if (def.namespaced && !rp.namespace) throw methodNotAllowed(`the server does not allow this method on the requested resource`);
+        return deleteCollection(this.crud, req, rp, ctx);
+      }
       throw methodNotAllowed(`the server does not allow this method on the requested resource`);
     }
     if (def.namespaced && !rp.namespace) throw pageNotFound();

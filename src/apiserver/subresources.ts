@@ -4,14 +4,15 @@
  * a node) and eviction (a delete with options). status and finalize are updates of the
  * object itself (crud.ts with a subresource).
  */
-import { conflict, fieldErrors, invalid, notFound } from '../api/errors.js';
+import { conflict, invalid, notFound } from '../api/errors.js';
+import { validateNonnegativeInt32 } from '../api/validation.js';
 import { getPath, setPath } from '../api/meta.js';
 import { formatLabelSelector } from '../api/labels.js';
 import type { KObject, ResourceDef } from '../api/registry.js';
 import { applyPatch } from '../api/patch/index.js';
 import { bindPodToNode, validateBinding } from '../api/resources/pods.js';
 import { jsonResponse, type ApiRequest, type ApiResponse } from './request.js';
-import { decodeBody, successStatus } from './codec.js';
+import { checkDryRun, decodeBody, successStatus } from './codec.js';
 import { groupResource, type DeleteOptions, type ObjectStorage, type WriteContext } from './objects.js';
 import type { ResourcePath } from './routes.js';
 
@@ -43,9 +44,8 @@ export function toScale(def: ResourceDef, obj: KObject): KObject {
  */
 export function applyScale(def: ResourceDef, current: KObject, next: KObject, name: string): KObject {
   const replicas = (next.spec as { replicas?: unknown } | undefined)?.replicas;
-  if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
-    throw invalid('autoscaling', 'Scale', name, [fieldErrors.invalid('spec.replicas', replicas ?? null, 'must be greater than or equal to 0')]);
-  }
+  const errs = validateNonnegativeInt32('spec.replicas', replicas ?? null);
+  if (errs.length) throw invalid('autoscaling', 'Scale', name, errs);
   const rv = next.metadata?.resourceVersion;
   if (rv && rv !== current.metadata?.resourceVersion) throw conflict(groupResource(def), name);
   setPath(current, def.scale!.specReplicasPath, replicas);
@@ -84,6 +84,9 @@ export async function bindPod(storage: ObjectStorage, podDef: ResourceDef, names
 export async function evict(storage: ObjectStorage, req: ApiRequest, rp: ResourcePath, ctx: WriteContext): Promise<ApiResponse> {
   const body = decodeBody(req);
   const opts = (body.deleteOptions ?? {}) as DeleteOptions;
+  // The eviction's own dryRun counts as the query's does (upstream's propagateDryRun); a
+  // value other than All is refused rather than ignored, which would evict for real.
+  if (opts.dryRun !== undefined && checkDryRun('DELETE', opts.dryRun)) ctx.dryRun = true;
   await storage.delete(rp.def, rp.namespace, rp.name, opts, ctx);
   return successStatus(201);
 }

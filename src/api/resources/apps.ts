@@ -7,7 +7,7 @@ import { fieldErrors, type FieldError } from '../errors.js';
 import { selectorFromLabelSelector, validateLabelSelector } from '../labels.js';
 import { age } from '../meta.js';
 import { parseApiVersion, type KObject, type Obj, type ResourceDef, type ScaleSpec, type TableColumn } from '../registry.js';
-import { percentMessages, validateNonnegative } from '../validation.js';
+import { percentMessages, validateNonnegative, validateNonnegativeInt32 } from '../validation.js';
 import {
   defaultPersistentVolumeClaim,
   defaultPodTemplateSpec,
@@ -106,6 +106,11 @@ function validateSelectorAndTemplate(s: Obj, what: 'deployment' | 'daemonset' | 
   return errs;
 }
 
+/** spec.replicas (defaulted to 1 when absent): an int32 of at least 0. */
+function replicas(s: Obj): FieldError[] {
+  return s.replicas === undefined ? [] : validateNonnegativeInt32('spec.replicas', s.replicas);
+}
+
 function nonneg(s: Obj, field: string): FieldError[] {
   return typeof s[field] === 'number' ? validateNonnegative(`spec.${field}`, s[field]) : [];
 }
@@ -149,7 +154,7 @@ export function defaultDeployment(obj: KObject): void {
 export function validateDeployment(obj: KObject): FieldError[] {
   const s = spec(obj);
   const errs: FieldError[] = [];
-  errs.push(...nonneg(s, 'replicas'));
+  errs.push(...replicas(s));
   errs.push(...validateSelectorAndTemplate(s, 'deployment', 'ReplicaSet'));
   // ValidateDeploymentStrategy.
   const st: Obj = isObj(s.strategy) ? s.strategy : {};
@@ -251,7 +256,7 @@ export function defaultReplicaSet(obj: KObject): void {
 /** ValidateReplicaSetSpec (its empty-selector message says "deployment" upstream too). */
 export function validateReplicaSet(obj: KObject): FieldError[] {
   const s = spec(obj);
-  return [...nonneg(s, 'replicas'), ...nonneg(s, 'minReadySeconds'), ...validateSelectorAndTemplate(s, 'deployment', 'ReplicaSet')];
+  return [...replicas(s), ...nonneg(s, 'minReadySeconds'), ...validateSelectorAndTemplate(s, 'deployment', 'ReplicaSet')];
 }
 
 export const replicasets: ResourceDef = {
@@ -482,7 +487,7 @@ export function validateStatefulSet(obj: KObject): FieldError[] {
       if (!PVC_RETENTION.includes(rp[f])) errs.push(fieldErrors.notSupported(`spec.persistentVolumeClaimRetentionPolicy.${f}`, rp[f] ?? '', PVC_RETENTION));
     }
   }
-  errs.push(...nonneg(s, 'replicas'));
+  errs.push(...replicas(s));
   errs.push(...nonneg(s, 'minReadySeconds'));
   if (isObj(s.ordinals) && typeof s.ordinals.start === 'number') errs.push(...validateNonnegative('spec.ordinals.start', s.ordinals.start));
   // Upstream skips pod spec validation for StatefulSets (a TODO: mounts may name claim

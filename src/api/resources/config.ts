@@ -1,6 +1,6 @@
 /** ConfigMaps and Secrets (core/v1): data key rules, immutability, stringData folding. */
 import { fieldErrors, type FieldError } from '../errors.js';
-import type { ResourceDef } from '../registry.js';
+import type { KObject, ResourceDef } from '../registry.js';
 import { age } from '../meta.js';
 import { isConfigMapKey } from '../validation.js';
 import { columns } from './common.js';
@@ -16,6 +16,30 @@ function validateDataKeys(data: unknown, field: string): FieldError[] {
   return errs;
 }
 
+/** core.MaxSecretSize: the most bytes of data a ConfigMap or Secret may hold, over all keys. */
+export const MAX_DATA_SIZE = 1024 * 1024;
+
+/** Bytes of the values of a data map: strings as UTF-8, or base64 decoded. */
+function dataSize(data: unknown, encoding: 'utf8' | 'base64'): number {
+  if (!data || typeof data !== 'object') return 0;
+  let n = 0;
+  for (const v of Object.values(data as Record<string, unknown>)) if (typeof v === 'string') n += Buffer.byteLength(v, encoding);
+  return n;
+}
+
+/**
+ * ValidateConfigMap's total size limit over data and binaryData; upstream reports it on the
+ * empty path because it concerns the whole object.
+ */
+function validateConfigMapSize(obj: KObject): FieldError[] {
+  const total = dataSize(obj.data, 'utf8') + dataSize(obj.binaryData, 'base64');
+  return total > MAX_DATA_SIZE ? [fieldErrors.tooLong('', MAX_DATA_SIZE)] : [];
+}
+
+function validateConfigMap(obj: KObject): FieldError[] {
+  return [...validateDataKeys(obj.data, 'data'), ...validateDataKeys(obj.binaryData, 'binaryData'), ...validateConfigMapSize(obj)];
+}
+
 export const configmaps: ResourceDef = {
   group: '',
   versions: ['v1'],
@@ -25,9 +49,9 @@ export const configmaps: ResourceDef = {
   namespaced: true,
   shortNames: ['cm'],
   strategy: {
-    validate: (obj) => [...validateDataKeys(obj.data, 'data'), ...validateDataKeys(obj.binaryData, 'binaryData')],
+    validate: validateConfigMap,
     validateUpdate(obj, old) {
-      const errs = [...validateDataKeys(obj.data, 'data'), ...validateDataKeys(obj.binaryData, 'binaryData')];
+      const errs = validateConfigMap(obj);
       if (old.immutable === true && (JSON.stringify(obj.data) !== JSON.stringify(old.data) || JSON.stringify(obj.binaryData) !== JSON.stringify(old.binaryData))) {
         errs.push(fieldErrors.forbidden('data', 'field is immutable when `immutable` is set'));
       }
@@ -67,6 +91,8 @@ export const secrets: ResourceDef = {
           errs.push(fieldErrors.invalid(`data[${k}]`, '<secret contents redacted>', 'illegal base64 data'));
         }
       }
+      // ValidateSecret's limit, on the decoded bytes of data.
+      if (dataSize(obj.data, 'base64') > MAX_DATA_SIZE) errs.push(fieldErrors.tooLong('data', MAX_DATA_SIZE));
       return errs;
     },
     validateUpdate(obj, old) {

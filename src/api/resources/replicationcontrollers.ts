@@ -1,6 +1,7 @@
 /** ReplicationControllers (core/v1), the forerunner of ReplicaSets. */
 import type { Obj, ResourceDef } from '../registry.js';
 import { age } from '../meta.js';
+import { validateNonnegativeInt32 } from '../validation.js';
 import { defaultPodSpec } from './pod-spec.js';
 import { columns, specOf, statusOf } from './common.js';
 
@@ -27,6 +28,12 @@ export const replicationcontrollers: ResourceDef = {
     },
     prepareForCreate(obj) {
       obj.status = { replicas: 0 };
+    },
+    // Only the replica count so far: a count out of int32 range would have the controller
+    // create pods without end.
+    validate: (obj) => {
+      const n = specOf(obj).replicas;
+      return n === undefined ? [] : validateNonnegativeInt32('spec.replicas', n);
     },
   },
   table: {
