@@ -115,6 +115,10 @@ ${container('trapper', "trap 'echo TERM > /host/graceful; sleep 2; echo done >> 
   volumes: [{name: host, hostPath: {path: ${JSON.stringify(hostDir)}, type: DirectoryOrCreate}}]`, 20)}
 ${pod('stubborn', `  containers:
 ${container('ignorer', "trap '' TERM; while true; do sleep 0.2; done")}`, 3)}
+${pod('noimg', `  containers:
+      - name: c
+        # Nothing listens on port 1 of loopback: the pull fails at once and never leaves the host.
+        image: 127.0.0.1:1/skiff-e2e/nope:1`)}
 apiVersion: apps/v1
 kind: Deployment
 metadata: {name: roll}
@@ -299,6 +303,18 @@ describe('skiff up: pods on a real node', { skip, timeout: 170_000 }, () => {
       const prev = /^run (\d+)\n$/.exec(c.k(['logs', 'crash', '--previous']));
       return cur && prev && Number(prev[1]) === Number(cur[1]) - 1;
     }, 10_000, 'logs --previous to show run N-1');
+  });
+
+  test('kubectl logs of a container that never started, or --previous with no previous instance, is BadRequest and exits 1', async () => {
+    await waitPod(c, 'noimg', (x) => ['ErrImagePull', 'ImagePullBackOff'].includes(x.status?.containerStatuses?.[0]?.state?.waiting?.reason), 30_000, 'ErrImagePull');
+    const r = c.kubectl(['logs', 'noimg']);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /^Error from server \(BadRequest\): container "c" in pod "noimg" is waiting to start: (trying and failing to pull image|image can't be pulled)\n$/);
+    await waitPod(c, 'web', (x) => x.status?.phase === 'Running', 30_000, 'Running');
+    const prev = c.kubectl(['logs', 'web', '--previous']);
+    assert.equal(prev.code, 1, prev.stdout + prev.stderr);
+    assert.equal(prev.stderr, 'Error from server (BadRequest): previous terminated container "httpd" in pod "web" not found\n');
   });
 
   test('deletion honours the grace period: TERM is trapped, or SIGKILL after the grace period', async () => {

@@ -400,10 +400,7 @@ export class Agent {
     }
     const list = sortInstances(await this.runtime.listContainers({ labels: { [Labels.podUid]: pod.metadata!.uid!, [Labels.containerName]: name } }));
     const inst: ContainerStatus | undefined = previous ? list[1] : list[0];
-    if (!inst) {
-      if (previous) throw badRequest(`previous terminated container "${name}" in pod "${podName}" not found`);
-      throw badRequest(`container "${name}" in pod "${podName}" is waiting to start: ContainerCreating`);
-    }
+    if (!inst) throw badRequest(noLogsMessage(pod, name, previous));
     const rt = this.runtime;
     const stdinPath = rt instanceof RuncRuntime ? join(rt.stateDir, 'containers', inst.id, 'stdin') : undefined;
     return {
@@ -427,4 +424,23 @@ export class Agent {
   static readPodFile(dataDir: string, uid: string, rel: string): string {
     return readFileSync(join(dataDir, 'pods', uid, rel), 'utf8');
   }
+}
+
+/**
+ * Why a container has no log to show yet, in the kubelet's words (`validateContainerLogStatus`):
+ * no previous instance for `--previous`, else the waiting reason from the pod's container status,
+ * with the two image-pull reasons spelled out as the kubelet does.
+ */
+export function noLogsMessage(pod: K8sPod, container: string, previous: boolean): string {
+  const podName = pod.metadata?.name ?? '';
+  if (previous) return `previous terminated container "${container}" in pod "${podName}" not found`;
+  const st = pod.status;
+  const cs = [...(st?.containerStatuses ?? []), ...(st?.initContainerStatuses ?? []), ...(st?.ephemeralContainerStatuses ?? [])].find((c) => c.name === container);
+  // Before the first status is written the container is being created: say so, as the status soon will.
+  const reason = cs ? cs.state?.waiting?.reason : 'ContainerCreating';
+  const prefix = `container "${container}" in pod "${podName}" is waiting to start`;
+  if (reason === 'ErrImagePull') return `${prefix}: image can't be pulled`;
+  if (reason === 'ImagePullBackOff') return `${prefix}: trying and failing to pull image`;
+  if (reason) return `${prefix}: ${reason}`;
+  return `${prefix} - no logs yet`;
 }

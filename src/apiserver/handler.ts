@@ -191,7 +191,7 @@ export class ApiHandler {
         break;
       case 'log':
         if (m !== 'GET') break;
-        return this.nodeProxy().log(rp.namespace, name, req.query);
+        return await this.nodeProxy().log(rp.namespace, name, req.query);
       case 'exec':
       case 'attach':
       case 'portforward':

@@ -4,10 +4,11 @@
  * node and its agent endpoint, and relays the bytes — upgraded connections (WebSocket, SPDY)
  * are piped through unchanged, so the protocols live in one place: the agent.
  */
+import type { IncomingMessage } from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { badRequest, serviceUnavailable } from '../api/errors.js';
+import { badRequest, notFound, serviceUnavailable, StatusError } from '../api/errors.js';
 import type { KObject, Obj, Registry } from '../api/registry.js';
 import type { ObjectStorage } from './objects.js';
 import type { ApiResponse } from './request.js';
@@ -36,15 +37,17 @@ export class NodeProxy {
     const podDef = this.registry.byKind('', 'Pod')!;
     const pod = this.storage.get(podDef, namespace, podName).obj;
     const spec = (pod.spec ?? {}) as Obj;
-    if (!spec.nodeName) throw badRequest(`pod ${podName} does not have a host assigned`);
+    // As upstream: the container is checked before the node, so a bad name is a 400 even when unscheduled.
     const q = new URLSearchParams(query);
     if (sub !== 'portforward') {
       const container = this.container(pod, q.get('container') ?? '', sub);
       q.set('container', container);
     }
+    if (!spec.nodeName) throw badRequest(`pod ${podName} does not have a host assigned`);
     const nodeDef = this.registry.byKind('', 'Node')!;
     const node = this.storage.cache.get(nodeDef, '', spec.nodeName)?.obj;
-    if (!node) throw serviceUnavailable(`node "${spec.nodeName}" of pod ${podName} is not registered; is its agent running?`);
+    // Upstream looks the Node up to find its kubelet; a pod bound to a node that does not exist is that lookup's 404.
+    if (!node) throw notFound({ group: '', resource: 'nodes' }, spec.nodeName);
     const st = (node.status ?? {}) as Obj;
     const port = st.daemonEndpoints?.kubeletEndpoint?.Port;
     const addr = ((st.addresses ?? []) as Obj[]).find((a) => a.type === 'InternalIP')?.address;
@@ -73,27 +76,40 @@ export class NodeProxy {
     return regular[0];
   }
 
-  /** GET pods/log: relays the agent's (possibly endless) text stream. */
-  log(namespace: string, podName: string, query: URLSearchParams): ApiResponse {
+  /**
+   * GET pods/log: relays the agent's (possibly endless) text stream. The status line is the
+   * agent's: the response is only committed to 200 once the agent has answered 200, so a refusal
+   * (a container waiting to start, no previous instance) reaches the client as the agent's Status
+   * with its code — kubectl prints `Error from server (BadRequest): …` and exits 1.
+   */
+  async log(namespace: string, podName: string, query: URLSearchParams): Promise<ApiResponse> {
+    const podDef = this.registry.byKind('', 'Pod')!;
+    const pod = this.storage.get(podDef, namespace, podName).obj;
+    if (!((pod.spec ?? {}) as Obj).nodeName) {
+      // Upstream's LogLocation gives no location for an unscheduled pod: an empty log, not an error.
+      this.container(pod, query.get('container') ?? '', 'log');
+      return { status: 200, headers: { 'content-type': 'text/plain' }, body: '' };
+    }
     const t = this.target(namespace, podName, 'log', query);
+    const { req, res } = await new Promise<{ req: ReturnType<typeof https.request>; res: IncomingMessage }>((resolve, reject) => {
+      const req = https.request(
+        { host: t.host, port: t.port, path: t.path, method: 'GET', rejectUnauthorized: false, headers: { authorization: `Bearer ${this.agentToken}` } },
+        (res) => resolve({ req, res }),
+      );
+      req.on('error', (err) => reject(serviceUnavailable(`cannot reach the node agent of pod ${podName} at ${t.host}:${t.port}: ${err.message}`)));
+      req.end();
+    });
+    if (res.statusCode !== 200) throw await agentError(res);
     return {
       status: 200,
       headers: { 'content-type': 'text/plain', 'transfer-encoding': 'chunked' },
       stream: (sink) => {
-        const req = https.request(
-          { host: t.host, port: t.port, path: t.path, method: 'GET', rejectUnauthorized: false, headers: { authorization: `Bearer ${this.agentToken}` } },
-          (res) => {
-            res.on('data', (c: Buffer) => sink.write(c));
-            res.on('end', () => sink.end());
-            res.on('error', () => sink.end());
-          },
-        );
-        req.on('error', (err) => {
-          sink.write(`error: cannot reach the node agent: ${err.message}\n`);
-          sink.end();
-        });
+        res.on('data', (c: Buffer) => sink.write(c));
+        res.on('end', () => sink.end());
+        res.on('error', () => sink.end());
+        // An error after the headers can only end the stream (as upstream's relay does).
+        req.on('error', () => sink.end());
         sink.onClose(() => req.destroy());
-        req.end();
       },
     };
   }
@@ -127,4 +143,39 @@ export class NodeProxy {
     client.on('error', close);
     client.on('close', close);
   }
+}
+
+/** Most of an agent's error body that is read: enough for any Status, bounded against a misbehaving agent. */
+const MAX_ERROR_BODY = 64 * 1024;
+
+/**
+ * The agent's non-200 answer as the error the API server returns: its Status when it sent one
+ * (reason and message kept, so the client sees the kubelet-side wording), else its code and text.
+ */
+async function agentError(res: IncomingMessage): Promise<StatusError> {
+  const code = res.statusCode ?? 502;
+  let body = '';
+  try {
+    for await (const c of res) {
+      body += (c as Buffer).toString('utf8');
+      if (body.length > MAX_ERROR_BODY) break;
+    }
+  } catch {
+    /* keep what arrived */
+  } finally {
+    res.destroy();
+  }
+  try {
+    const st = JSON.parse(body) as Obj;
+    if (st?.kind === 'Status' && typeof st.message === 'string') return new StatusError(code, typeof st.reason === 'string' && st.reason ? st.reason : reasonFor(code), st.message, st.details);
+  } catch {
+    /* not JSON: fall through to the plain text */
+  }
+  return new StatusError(code, reasonFor(code), body.trim() || `the node agent answered ${code}`);
+}
+
+/** The Status reason upstream gives a bare HTTP code (apimachinery's NewGenericServerResponse). */
+function reasonFor(code: number): string {
+  const reasons: Record<number, string> = { 400: 'BadRequest', 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound', 409: 'Conflict', 429: 'TooManyRequests', 500: 'InternalError', 503: 'ServiceUnavailable', 504: 'Timeout' };
+  return reasons[code] ?? 'Unknown';
 }
