@@ -162,6 +162,18 @@ export function timeout(message: string): StatusError {
   return new StatusError(504, 'Timeout', message);
 }
 
+/**
+ * A read at a resourceVersion the server has not reached (upstream's
+ * storage.NewTooLargeResourceVersionError): 504 Timeout with the ResourceVersionTooLarge cause,
+ * which client-go's reflector recognises and answers by relisting from the newest version.
+ */
+export function tooLargeResourceVersion(requested: number, current: number, retryAfterSeconds = 1): StatusError {
+  return new StatusError(504, 'Timeout', `Timeout: Too large resource version: ${requested}, current: ${current}`, {
+    retryAfterSeconds,
+    causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+  });
+}
+
 // ---------------------------------------------------------------------------
 // Field errors (k8s.io/apimachinery/pkg/util/validation/field)
 

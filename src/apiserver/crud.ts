@@ -13,6 +13,7 @@ import { selectionFilter } from './selection.js';
 import { pageNotFound, type ResourcePath } from './routes.js';
 import type { ObjectStorage, WriteContext } from './objects.js';
 import type { CachedObject } from './watch-cache.js';
+import { minimumResourceVersion, readAtLeast } from './resource-version.js';
 
 /** What the verbs work on. */
 export interface CrudEnv {
@@ -29,7 +30,12 @@ function listKey(o: CachedObject): string {
   return o.namespace ? `${o.namespace}/${o.name}` : o.name;
 }
 
-export function getObject(env: CrudEnv, req: ApiRequest, rp: ResourcePath): ApiResponse {
+/** GET of one object; with a resourceVersion, once the cache has reached it (or 504 after the wait). */
+export function getObject(env: CrudEnv, req: ApiRequest, rp: ResourcePath): ApiResponse | Promise<ApiResponse> {
+  return readAtLeast(env.storage.cache, minimumResourceVersion(req, false), () => getNow(env, req, rp));
+}
+
+function getNow(env: CrudEnv, req: ApiRequest, rp: ResourcePath): ApiResponse {
   const o = env.storage.get(rp.def, rp.namespace, rp.name);
   if (wantsTable(req.headers['accept'])) {
     return jsonResponse(200, table(rp.def, [inRequestedVersion(rp, o.obj)], env.now(), includeObject(req), { resourceVersion: String(o.rv) }));
@@ -40,7 +46,8 @@ export function getObject(env: CrudEnv, req: ApiRequest, rp: ResourcePath): ApiR
 /**
  * ListOptions `limit`: absent or a base-10 integer, as upstream's parameter decoding
  * (strconv.ParseInt) accepts; anything else is 400 so a collection delete never runs unbounded
- * because its limit could not be read.
+ * because its limit could not be read. Zero and negative limits mean no limit, as upstream's
+ * storage pages only when `limit > 0` (ValidateListOptions does not reject them).
  */
 export function parseLimit(req: ApiRequest): number {
   const raw = req.query.get('limit');
@@ -95,7 +102,18 @@ function selectPage(env: CrudEnv, req: ApiRequest, rp: ResourcePath): ListPage {
   return { items, rv, next };
 }
 
-export function listObjects(env: CrudEnv, req: ApiRequest, rp: ResourcePath): ApiResponse {
+/**
+ * LIST of a collection; with a resourceVersion (NotOlderThan, or Exact), once the cache has
+ * reached it (or 504 after the wait). The version parameters and the limit are checked
+ * before the wait, so a malformed request fails at once rather than after three seconds.
+ */
+export function listObjects(env: CrudEnv, req: ApiRequest, rp: ResourcePath): ApiResponse | Promise<ApiResponse> {
+  const minRv = minimumResourceVersion(req, true);
+  parseLimit(req);
+  return readAtLeast(env.storage.cache, minRv, () => listNow(env, req, rp));
+}
+
+function listNow(env: CrudEnv, req: ApiRequest, rp: ResourcePath): ApiResponse {
   const { def } = rp;
   const { items, rv, next } = selectPage(env, req, rp);
   const listMeta: Record<string, unknown> = { resourceVersion: String(rv) };

@@ -4,7 +4,7 @@
  * create, update, patch, delete, deletecollection), watch.ts, subresources.ts; decoding and
  * encoding in codec.ts. Transport-neutral: see request.ts.
  */
-import { StatusError, badRequest, methodNotAllowed, notFound, unauthorized, serviceUnavailable } from '../api/errors.js';
+import { StatusError, badRequest, fieldErrors, invalid, methodNotAllowed, notFound, unauthorized, serviceUnavailable, type FieldError } from '../api/errors.js';
 import type { KObject, Registry } from '../api/registry.js';
 import { realClock, type Clock } from '../util/clock.js';
 import {
@@ -155,6 +155,7 @@ export class ApiHandler {
       dryRun: dryRun.length > 0 && m !== 'GET' && checkDryRun(m, dryRun),
       fieldManager: req.query.get('fieldManager') ?? undefined,
     };
+    if (ctx.fieldManager) checkFieldManager(m, ctx.fieldManager);
     const storage = this.opts.storage;
     if (!name) {
       if (m === 'GET') return queryBool(req.query, 'watch') ? serveWatch(this.watchOptions, req, rp) : listObjects(this.crud, req, rp);
@@ -240,6 +241,37 @@ export class ApiHandler {
       return { response: errorResponse(err) };
     }
   }
+}
+
+/** The options kind upstream names in a write's 422, by method (CreateOptions.meta.k8s.io "" is invalid: …). */
+const OPTIONS_KIND: Record<string, string> = { POST: 'CreateOptions', PUT: 'UpdateOptions', PATCH: 'PatchOptions' };
+
+/** Upstream's FieldManagerMaxLength, in bytes. */
+const FIELD_MANAGER_MAX_BYTES = 128;
+
+/** Anything but what Go's unicode.IsPrint accepts: letters, marks, numbers, punctuation, symbols and the ASCII space. */
+const NOT_PRINTABLE = /[^\p{L}\p{M}\p{N}\p{P}\p{S} ]/gu;
+
+/**
+ * Upstream's ValidateFieldManager, run before the body is decoded: at most 128 bytes and only
+ * printable characters, else 422 naming the options kind. The manager name is stored in every
+ * managedFields entry, so a huge or binary one would bloat or corrupt every object it touches.
+ */
+function checkFieldManager(method: string, fieldManager: string): void {
+  const kind = OPTIONS_KIND[method];
+  if (!kind) return;
+  const errs: FieldError[] = [];
+  if (Buffer.byteLength(fieldManager) > FIELD_MANAGER_MAX_BYTES) {
+    errs.push({ type: 'FieldValueTooLong', field: 'fieldManager', detail: `may not be more than ${FIELD_MANAGER_MAX_BYTES} bytes` });
+  }
+  for (const m of fieldManager.matchAll(NOT_PRINTABLE)) {
+    const cp = m[0].codePointAt(0)!;
+    // Go reports the rune as %#U and its byte offset, not the UTF-16 index.
+    const at = Buffer.byteLength(fieldManager.slice(0, m.index));
+    const rune = `U+${cp.toString(16).toUpperCase().padStart(4, '0')}`;
+    errs.push(fieldErrors.invalid('fieldManager', fieldManager, `invalid character ${rune} (at position ${at})`));
+  }
+  if (errs.length) throw invalid('meta.k8s.io', kind, '', errs);
 }
 
 function discoveryResponse(doc: unknown): ApiResponse {

@@ -70,7 +70,7 @@ export class ApiServer {
     readonly pki: Pki,
   ) {
     this.registry = defaultRegistry();
-    this.cache = new WatchCache(store, this.registry, { historySize: opts.watchCacheSize });
+    this.cache = new WatchCache(store, this.registry, { historySize: opts.watchCacheSize, clock: opts.clock });
     this.storage = new ObjectStorage(store, this.cache, this.registry, opts.clock);
     const serviceCidr = opts.serviceCidr ?? '10.43.0.0/16';
     this.storage.addAdmission(serviceIpAdmission(this.cache, this.registry.byKind('', 'Service')!, { serviceCidr }));

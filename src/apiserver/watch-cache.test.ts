@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { MemoryStore } from '../store/memory.js';
 import { defaultRegistry } from '../api/resources/index.js';
 import { StatusError } from '../api/errors.js';
-import { WatchCache, type CacheEvent } from './watch-cache.js';
+import { FRESHNESS_TIMEOUT_MS, WatchCache, type CacheEvent } from './watch-cache.js';
+import { FakeClock } from '../util/clock.js';
 import { storageKey } from './storage-keys.js';
 
 const registry = defaultRegistry();
@@ -103,6 +104,43 @@ test('waitFor resolves once the cache has applied the revision', async () => {
     await store.create(storageKey(nodes, undefined, 'n1'), obj('n1'));
     await waiting;
     assert.ok(cache.get(nodes, '', 'n1'));
+  } finally {
+    cache.stop();
+  }
+});
+
+test('waitUntilFresh resolves when the revision arrives within the wait, else rejects with 504 after it (fake clock)', async () => {
+  const store = new MemoryStore();
+  const clock = new FakeClock();
+  const cache = new WatchCache(store, registry, { clock });
+  await cache.start();
+  try {
+    const rev = cache.revision();
+    await cache.waitUntilFresh(rev); // already there: no timer
+    assert.equal(clock.pending(), 0);
+
+    const arrives = cache.waitUntilFresh(rev + 1);
+    await clock.advance(FRESHNESS_TIMEOUT_MS - 1);
+    await store.create(storageKey(nodes, undefined, 'n1'), obj('n1'));
+    await arrives;
+    assert.equal(clock.pending(), 0, 'the timeout was cancelled');
+
+    let settled = false;
+    const never = cache.waitUntilFresh(rev + 100).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    void never.finally(() => (settled = true));
+    await clock.advance(FRESHNESS_TIMEOUT_MS - 1);
+    assert.equal(settled, false);
+    await clock.advance(1);
+    const failure = await never;
+    assert.ok(failure instanceof StatusError);
+    assert.equal(failure.code, 504);
+    assert.equal(failure.message, `Timeout: Too large resource version: ${rev + 100}, current: ${rev + 1}`);
+    assert.deepEqual(failure.details?.causes, [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }]);
+    // A later write does not resolve the abandoned waiter twice or throw.
+    await store.create(storageKey(nodes, undefined, 'n2'), obj('n2'));
   } finally {
     cache.stop();
   }

@@ -6,7 +6,8 @@
  */
 import type { Store, WatchEvent as StoreEvent } from '../store/types.js';
 import type { KObject, Registry, ResourceDef } from '../api/registry.js';
-import { expired } from '../api/errors.js';
+import { expired, tooLargeResourceVersion } from '../api/errors.js';
+import { realClock, type Clock } from '../util/clock.js';
 import { REGISTRY_ROOT, parseStorageKey, resourcePrefixOf, storagePrefix } from './storage-keys.js';
 
 /** One object as cached: parsed (read-only by convention) and serialized once. */
@@ -47,7 +48,16 @@ interface ResourceCache {
 export interface WatchCacheOptions {
   /** How many recent events are kept for watches from a past resourceVersion. */
   historySize?: number;
+  /** Times the wait for a future resourceVersion ({@link WatchCache.waitUntilFresh}). */
+  clock?: Clock;
 }
+
+/**
+ * How long a read at a resourceVersion the cache has not reached waits for it (upstream's
+ * cacher blockTimeout): long enough for a write acknowledged by another API server to arrive
+ * through the store watch, short enough that a made-up version fails promptly.
+ */
+export const FRESHNESS_TIMEOUT_MS = 3_000;
 
 export class WatchCache {
   private readonly resources = new Map<string, ResourceCache>();
@@ -59,6 +69,7 @@ export class WatchCache {
   private horizon = 0;
   private readonly waiters: { rev: number; resolve: () => void }[] = [];
   private cancelWatch?: () => void;
+  private readonly clock: Clock;
 
   constructor(
     private readonly store: Store,
@@ -68,6 +79,7 @@ export class WatchCache {
     // Every held event keeps its object versions alive; 25,000 is seconds to minutes of history,
     // enough for watchers that reconnect, while a client further behind relists (410).
     this.historySize = opts.historySize ?? 25_000;
+    this.clock = opts.clock ?? realClock;
     for (const def of registry.all) {
       this.resources.set(storagePrefix(def), { def, objects: new Map(), watchers: new Set() });
     }
@@ -109,6 +121,31 @@ export class WatchCache {
   waitFor(rev: number): Promise<void> {
     if (this.rev >= rev) return Promise.resolve();
     return new Promise((resolve) => this.waiters.push({ rev, resolve }));
+  }
+
+  /**
+   * Resolves once the cache has applied `rev`, or rejects after {@link FRESHNESS_TIMEOUT_MS}
+   * with upstream's 504 "Too large resource version" (waitUntilFreshAndBlock), so a watch or
+   * list from a version the server has not seen neither hangs nor answers with older data.
+   */
+  waitUntilFresh(rev: number): Promise<void> {
+    if (this.rev >= rev) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        rev,
+        resolve: () => {
+          timer.cancel();
+          resolve();
+        },
+      };
+      const timer = this.clock.setTimeout(() => {
+        const i = this.waiters.indexOf(waiter);
+        if (i < 0) return;
+        this.waiters.splice(i, 1);
+        reject(tooLargeResourceVersion(rev, this.rev));
+      }, FRESHNESS_TIMEOUT_MS);
+      this.waiters.push(waiter);
+    });
   }
 
   get(def: ResourceDef, namespace: string, name: string): CachedObject | undefined {

@@ -3,7 +3,8 @@
  * selectors (an object leaving the selection is DELETED for this watcher), optionally as
  * table rows, with bookmarks and a server-side timeout.
  */
-import { StatusError, badRequest, internalError } from '../api/errors.js';
+import { StatusError, internalError } from '../api/errors.js';
+import { parseResourceVersion } from './resource-version.js';
 import { groupVersion } from '../api/registry.js';
 import { queryBool, type ApiRequest, type ApiResponse, type ResponseSink } from './request.js';
 import { columnsFor, rowFor, wantsTable } from './table.js';
@@ -36,8 +37,8 @@ export function serveWatch(opts: WatchOptions, req: ApiRequest, rp: ResourcePath
   const { def } = rp;
   const { cache } = opts;
   const match = selectionFilter(req, def);
-  const rvParam = req.query.get('resourceVersion') ?? '';
-  if (rvParam && !/^\d+$/.test(rvParam)) throw badRequest(`invalid resource version: ${JSON.stringify(rvParam)}`);
+  // Checked before the stream starts, so a malformed version is a plain 400 as upstream.
+  const requestedRv = parseResourceVersion(req.query.get('resourceVersion') ?? '');
   const asTable = wantsTable(req.headers['accept']);
   const include = includeObject(req);
   const timeoutSeconds = Number(req.query.get('timeoutSeconds') ?? 0);
@@ -79,28 +80,43 @@ export function serveWatch(opts: WatchOptions, req: ApiRequest, rp: ResourcePath
         lastRv = e.rv;
         if (type) sink.write(encode(type, e.current));
       };
-      let from: number;
-      if (!rvParam || rvParam === '0') {
-        // No resourceVersion: the current state as ADDED events, then changes.
-        from = cache.revision();
-        for (const o of cache.list(def, rp.namespace)) if (match(o.obj)) sink.write(encode('ADDED', o));
-      } else {
-        from = Number(rvParam);
-      }
-      lastRv = from;
-      try {
-        cancel = cache.watch(def, from, { namespace: rp.namespace, onEvent });
-      } catch (err) {
+      const fail = (err: unknown) => {
+        if (closed) return;
         const status = err instanceof StatusError ? err.toStatus() : internalError(err).toStatus();
         sink.write(`{"type":"ERROR","object":${JSON.stringify(status)}}\n`);
         close();
-        return;
-      }
+      };
+      let started = false;
+      const start = () => {
+        if (closed) return;
+        started = true;
+        let from: number;
+        if (requestedRv === 0) {
+          // No resourceVersion: the current state as ADDED events, then changes.
+          from = cache.revision();
+          for (const o of cache.list(def, rp.namespace)) if (match(o.obj)) sink.write(encode('ADDED', o));
+        } else {
+          from = requestedRv;
+        }
+        lastRv = from;
+        try {
+          cancel = cache.watch(def, from, { namespace: rp.namespace, onEvent });
+        } catch (err) {
+          fail(err);
+        }
+      };
+      // A version the cache has not reached yet (a write acknowledged by another API server, or
+      // a made-up number): wait for it as upstream's cacher does, then either watch normally or
+      // end with the 504 "Too large resource version" ERROR event client-go relists on.
+      if (requestedRv > cache.revision()) cache.waitUntilFresh(requestedRv).then(start, fail);
+      else start();
+      if (closed) return;
       if (timeoutSeconds > 0) timers.push(setTimeout(close, timeoutSeconds * 1000));
       if (bookmarks) {
         timers.push(
           setInterval(() => {
-            if (closed) return;
+            // No bookmark while waiting for a future version: it would claim one not yet reached.
+            if (closed || !started) return;
             const rv = Math.max(lastRv, cache.revision());
             sink.write(`{"type":"BOOKMARK","object":{"kind":"${def.kind}","apiVersion":"${apiVersion}","metadata":{"resourceVersion":"${rv}"}}}\n`);
           }, opts.bookmarkIntervalMs),

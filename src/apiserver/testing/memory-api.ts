@@ -33,9 +33,10 @@ export interface MemoryApi {
 export async function memoryApi(opts: WatchCacheOptions & { namespaces?: string[] } = {}): Promise<MemoryApi> {
   const registry = defaultRegistry();
   const store = new MemoryStore();
-  const cache = new WatchCache(store, registry, opts);
-  await cache.start();
   const clock = new FakeClock(Date.parse('2024-01-01T00:00:00Z'));
+  // The cache shares the fake clock, so its wait for a future resourceVersion runs on test time.
+  const cache = new WatchCache(store, registry, { clock, ...opts });
+  await cache.start();
   const storage = new ObjectStorage(store, cache, registry, clock);
   const handler = new ApiHandler({ registry, storage, authenticate: (req) => (req.headers.authorization === 'Bearer admin' ? ADMIN : undefined), serverAddress: '127.0.0.1:6443', clock, bookmarkIntervalMs: 50 });
   const ctx: WriteContext = { user: ADMIN };
