@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { ConfigMap, Container, EnvVar, Pod, Secret } from 'kubernetes-types/core/v1.js';
 import { Quantity } from '../api/quantity.js';
 import { parseNormalized } from '../image/reference.js';
-import type { ImageInfo } from '../image/store.js';
+import type { ImageInfo } from '../image/image-index.js';
 import { Labels, type ContainerSpec, type Mount } from '../runtime/types.js';
 import { podLabels, sandboxFiles } from './pod-sandbox.js';
 import type { MountedVolume } from './volumes.js';

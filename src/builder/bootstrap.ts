@@ -11,7 +11,9 @@ import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { busyboxRootfsItems, writeTar } from '../image/bootstrap-rootfs.js';
-import { DEFAULT_PATH_ENV, hostArchitecture, MediaTypes, type ImageConfig, type ImageInfo, type ImageManifest, type ImageStore } from '../image/store.js';
+import type { ImageStore } from '../image/store.js';
+import type { ImageInfo } from '../image/image-index.js';
+import { DEFAULT_PATH_ENV, hostArchitecture, MediaTypes, type ImageConfig, type ImageManifest } from '../image/oci.js';
 import { runSync } from '../util/exec.js';
 
 export const GO_BOOTSTRAP_REF = 'skiff.local/golang:bootstrap';

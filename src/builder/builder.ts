@@ -13,9 +13,9 @@
  */
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import {
-  DEFAULT_PATH_ENV, hostArchitecture, MediaTypes, type HistoryEntry, type ImageConfig, type ImageInfo, type ImageManifest, type ImageStore,
-} from '../image/store.js';
+import type { ImageStore } from '../image/store.js';
+import type { ImageInfo } from '../image/image-index.js';
+import { DEFAULT_PATH_ENV, hostArchitecture, MediaTypes, type HistoryEntry, type ImageConfig, type ImageManifest } from '../image/oci.js';
 import { normalizeReference } from '../image/reference.js';
 import type { ProcessRunner } from '../runtime/types.js';
 import { BuildCache, cacheKey } from './cache.js';

@@ -10,7 +10,8 @@ import { chmodSync, chownSync, closeSync, copyFileSync, createWriteStream, exist
 import { basename, join, posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ImageInfo, ImageStore } from '../image/store.js';
+import type { ImageStore } from '../image/store.js';
+import type { ImageInfo } from '../image/image-index.js';
 import { runOrThrow } from '../util/exec.js';
 import { cacheKey } from './cache.js';
 import { globToRegExp, hasGlob, treeDigest, type BuildContext } from './context.js';

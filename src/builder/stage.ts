@@ -2,7 +2,7 @@
  * What a build knows about one stage as it goes (its layers, image config, history, ARGs and
  * cache key), the errors a build raises, and the pure helpers that edit a stage's config.
  */
-import type { ContainerConfig, HistoryEntry } from '../image/store.js';
+import type { ContainerConfig, HistoryEntry } from '../image/oci.js';
 import type { Instruction } from './dockerfile.js';
 import type { BuiltLayer } from './layer.js';
 

@@ -8,7 +8,8 @@
  */
 import { DEFAULT_DATA_DIR } from './defaults.js';
 import type { Command } from 'commander';
-import { ImageStore, type Progress } from '../image/store.js';
+import { ImageStore } from '../image/store.js';
+import type { Progress } from '../image/archive.js';
 import { familiarString } from '../image/reference.js';
 
 

@@ -25,15 +25,6 @@ import {
 import { formatReference, parseReference } from './reference.js';
 import { SnapshotStore } from './snapshots.js';
 
-// The store's vocabulary, importable from the facade so callers need one import; each name has
-// its home in the module named.
-export type { Progress } from './archive.js';
-export type { ImageInfo } from './image-index.js';
-export {
-  CONTAINERD_NAME_ANNOTATION, DEFAULT_PATH_ENV, hostArchitecture, MediaTypes, REF_NAME_ANNOTATION,
-  type ContainerConfig, type Descriptor, type HistoryEntry, type ImageConfig, type ImageIndex, type ImageManifest, type Platform,
-} from './oci.js';
-
 /**
  * An OCI image-layout store with layer snapshots. Open one per data dir with {@link ImageStore.open};
  * it is safe to use from several processes at once for blobs and snapshots (index updates are
