@@ -29,6 +29,8 @@ export interface UserInfo {
   name: string;
   uid?: string;
   groups: string[];
+  /** Extra attributes (authentication.k8s.io `extra`), e.g. the pod a ServiceAccount token is bound to. */
+  extra?: Record<string, string[]>;
 }
 
 export interface WriteContext {
