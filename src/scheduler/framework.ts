@@ -5,6 +5,7 @@
  */
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import type { NodeInfo, PodInfo } from './node-info.js';
+import type { DomainCount, PlacedTerm, PlacedTermKind, PodCountQuery } from './pod-count-index.js';
 
 /** Status codes, as upstream framework.Code. */
 export enum Code {
@@ -134,6 +135,10 @@ export interface NodeLister {
   havePodsWithRequiredAntiAffinityList(): readonly NodeInfo[];
   /** Labels of a namespace (at least kubernetes.io/metadata.name). */
   namespaceLabels(ns: string): Record<string, string>;
+  /** Pods matching the query per topology domain of listed nodes, kept current between cycles. */
+  podCounts(query: PodCountQuery): ReadonlyMap<string, Readonly<DomainCount>>;
+  /** The distinct (anti-)affinity terms of one kind carried by placed pods, with pods per domain. */
+  termsOfPlacedPods(kind: PlacedTermKind): Iterable<PlacedTerm>;
 }
 
 export interface Plugin {

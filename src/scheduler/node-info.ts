@@ -153,6 +153,8 @@ export function podRequests(pod: Pod, nonZero: boolean): Amounts {
 
 /** A pod (anti-)affinity term with its selectors parsed once (upstream framework.AffinityTerm). */
 export interface AffinityTerm {
+  /** Identity of the term (namespaces, selectors, topology key): equal keys select the same pods the same way. */
+  key: string;
   namespaces: ReadonlySet<string>;
   /** null selects no namespace (the term lists namespaces or relies on the pod's own). */
   namespaceSelector: Selector | null;
@@ -175,12 +177,20 @@ export function termMatches(t: AffinityTerm, pod: PodInfo, nsLabels: Record<stri
 function toTerm(namespace: string, term: PodAffinityTerm): AffinityTerm {
   const namespaces =
     (term.namespaces?.length ?? 0) === 0 && term.namespaceSelector == null ? new Set([namespace]) : new Set(term.namespaces ?? []);
+  const namespaceSelector = term.namespaceSelector == null ? null : selectorFromLabelSelector(term.namespaceSelector);
+  const selector = selectorFromLabelSelector(term.labelSelector ?? null);
   return {
+    key: [[...namespaces].sort().join(','), namespaceSelector ? selectorKey(namespaceSelector) : '-', selectorKey(selector), term.topologyKey].join('\u0000'),
     namespaces,
-    namespaceSelector: term.namespaceSelector == null ? null : selectorFromLabelSelector(term.namespaceSelector),
-    selector: selectorFromLabelSelector(term.labelSelector ?? null),
+    namespaceSelector,
+    selector,
     topologyKey: term.topologyKey,
   };
+}
+
+/** A canonical string for a selector; the one that matches nothing differs from the one that matches everything. */
+export function selectorKey(selector: Selector): string {
+  return selector.matchesNothing() ? '\u0001nothing' : selector.toString();
 }
 
 function toWeighted(namespace: string, terms: WeightedPodAffinityTerm[] | undefined): WeightedAffinityTerm[] {

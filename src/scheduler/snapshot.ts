@@ -9,6 +9,7 @@
 import type { Namespace, Node, Pod } from 'kubernetes-types/core/v1.js';
 import type { NodeLister } from './framework.js';
 import { NodeInfo, PodInfo } from './node-info.js';
+import { PlacedTermIndex, PodCountIndex, type DomainCount, type PlacedTerm, type PlacedTermKind, type PodCountQuery } from './pod-count-index.js';
 
 interface PodState {
   info: PodInfo;
@@ -35,6 +36,13 @@ export class Snapshot implements NodeLister {
   private affinityList: NodeInfo[] | undefined;
   private antiList: NodeInfo[] | undefined;
   private nsLabels = new Map<string, Record<string, string>>();
+  private readonly counts = new PodCountIndex(this);
+  private readonly placedTerms: Record<PlacedTermKind, PlacedTermIndex> = {
+    requiredAffinity: new PlacedTermIndex('requiredAffinity'),
+    requiredAntiAffinity: new PlacedTermIndex('requiredAntiAffinity'),
+    preferredAffinity: new PlacedTermIndex('preferredAffinity'),
+    preferredAntiAffinity: new PlacedTermIndex('preferredAntiAffinity'),
+  };
 
   // --- NodeLister
 
@@ -56,6 +64,14 @@ export class Snapshot implements NodeLister {
 
   havePodsWithRequiredAntiAffinityList(): readonly NodeInfo[] {
     return (this.antiList ??= [...this.withRequiredAnti].filter((n) => n.node !== undefined));
+  }
+
+  podCounts(query: PodCountQuery): ReadonlyMap<string, Readonly<DomainCount>> {
+    return this.counts.counts(query);
+  }
+
+  termsOfPlacedPods(kind: PlacedTermKind): Iterable<PlacedTerm> {
+    return this.placedTerms[kind].terms();
   }
 
   namespaceLabels(ns: string): Record<string, string> {
@@ -81,10 +97,18 @@ export class Snapshot implements NodeLister {
       ni = new NodeInfo(name, node);
       this.nodes.set(name, ni);
       if (!this.listDirty) this.nodeList.push(ni);
+      this.indexNode(ni, ni.labels, 1);
     } else {
       const wasListed = ni.node !== undefined;
+      const oldLabels = ni.labels;
       ni.setNode(node);
-      if (!wasListed) this.listDirty = true;
+      if (!wasListed) {
+        this.listDirty = true;
+        this.indexNode(ni, ni.labels, 1);
+      } else if (!sameLabels(oldLabels, ni.labels)) {
+        this.indexNode(ni, oldLabels, -1);
+        this.indexNode(ni, ni.labels, 1);
+      }
     }
     this.affinityList = this.antiList = undefined;
     return ni;
@@ -99,10 +123,29 @@ export class Snapshot implements NodeLister {
     const ni = this.nodes.get(name);
     if (!ni) return;
     // Pods may still be reported on a deleted node; keep their NodeInfo until they go (as upstream).
+    if (ni.node) this.indexNode(ni, ni.labels, -1);
     ni.node = undefined;
     if (ni.pods.length === 0) this.dropNode(ni);
     this.listDirty = true;
     this.affinityList = this.antiList = undefined;
+  }
+
+  /** A listed node's pods enter (+1) or leave (-1) the indexes under these labels. */
+  private indexNode(ni: NodeInfo, labels: Record<string, string>, sign: 1 | -1): void {
+    this.counts.nodeChanged(ni, labels, sign);
+    if (ni.podsWithAffinity.length === 0) return;
+    for (const index of Object.values(this.placedTerms)) index.nodeChanged(ni, labels, sign);
+  }
+
+  private indexPod(pod: PodInfo, ni: NodeInfo, sign: 1 | -1): void {
+    if (!ni.node) return;
+    if (sign > 0) this.counts.podAdded(pod, ni);
+    else this.counts.podRemoved(pod, ni);
+    if (!pod.hasAffinity) return;
+    for (const index of Object.values(this.placedTerms)) {
+      if (sign > 0) index.podAdded(pod, ni.labels);
+      else index.podRemoved(pod, ni.labels);
+    }
   }
 
   private dropNode(ni: NodeInfo): void {
@@ -115,11 +158,16 @@ export class Snapshot implements NodeLister {
 
   setNamespace(ns: Namespace): void {
     const name = ns.metadata?.name ?? '';
-    this.nsLabels.set(name, { 'kubernetes.io/metadata.name': name, ...(ns.metadata?.labels ?? {}) });
+    const labels = { 'kubernetes.io/metadata.name': name, ...(ns.metadata?.labels ?? {}) };
+    const old = this.nsLabels.get(name);
+    this.nsLabels.set(name, labels);
+    // Namespace selectors may now pick other pods: recount what was asked.
+    if (!old || !sameLabels(old, labels)) this.counts.clear();
   }
 
   deleteNamespace(ns: Namespace): void {
     this.nsLabels.delete(ns.metadata?.name ?? '');
+    this.counts.clear();
   }
 
   // --- pods
@@ -136,6 +184,7 @@ export class Snapshot implements NodeLister {
   private place(info: PodInfo, nodeName: string): void {
     const ni = this.nodeInfoFor(nodeName);
     ni.addPod(info);
+    this.indexPod(info, ni, 1);
     if (info.hasAffinity && !this.withAffinity.has(ni)) {
       this.withAffinity.add(ni);
       this.affinityList = undefined;
@@ -150,6 +199,7 @@ export class Snapshot implements NodeLister {
     const ni = this.nodes.get(nodeName);
     if (!ni) return;
     const pi = ni.removePod(key);
+    if (pi) this.indexPod(pi, ni, -1);
     if (pi?.hasAffinity && ni.podsWithAffinity.length === 0) {
       this.withAffinity.delete(ni);
       this.affinityList = undefined;
@@ -237,4 +287,12 @@ export class Snapshot implements NodeLister {
   get numPods(): number {
     return this.podStates.size;
   }
+}
+
+function sameLabels(a: Record<string, string>, b: Record<string, string>): boolean {
+  if (a === b) return true;
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  for (const k of keys) if (a[k] !== b[k]) return false;
+  return true;
 }

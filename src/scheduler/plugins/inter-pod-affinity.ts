@@ -22,6 +22,7 @@ import {
 } from '../framework.js';
 import { PodInfo, termMatches, type AffinityTerm, type NodeInfo } from '../node-info.js';
 import { asPod } from './helpers.js';
+import { allTermsQueries, termQuery, type PlacedTermKind } from '../pod-count-index.js';
 
 export const NAME = 'InterPodAffinity';
 export const ERR_REASON_EXISTING_ANTI_AFFINITY_RULES_NOT_MATCH = "node(s) didn't satisfy existing pods anti-affinity rules";
@@ -51,6 +52,15 @@ class Counts extends Map<string, number> {
     if (n === 0) this.delete(k);
     else this.set(k, n);
   }
+
+  add(key: string, n: number): void {
+    this.set(key, (this.get(key) ?? 0) + n);
+  }
+}
+
+function isEmpty(items: Iterable<unknown>): boolean {
+  for (const _ of items) return false;
+  return true;
 }
 
 function podMatchesAllTerms(terms: readonly AffinityTerm[], pod: PodInfo, nsLabels: Record<string, string>): boolean {
@@ -117,27 +127,23 @@ export class InterPodAffinity implements PreFilterPlugin, FilterPlugin, PreScore
   }
 
   preFilter(state: CycleState, pod: PodInfo, nodes: NodeLister): Result {
-    const withAnti = nodes.havePodsWithRequiredAntiAffinityList();
-    if (pod.requiredAffinityTerms.length === 0 && pod.requiredAntiAffinityTerms.length === 0 && withAnti.length === 0) return Status.skip;
+    const placedAnti = nodes.termsOfPlacedPods('requiredAntiAffinity');
+    if (pod.requiredAffinityTerms.length === 0 && pod.requiredAntiAffinityTerms.length === 0 && isEmpty(placedAnti)) return Status.skip;
     const nsLabels = nodes.namespaceLabels(pod.namespace);
+    // Counts come from the snapshot's indexes: one match per distinct term, not per placed pod.
     const existing = new Counts();
-    for (const ni of withAnti) {
-      for (const other of ni.podsWithRequiredAntiAffinity) {
-        for (const t of other.requiredAntiAffinityTerms) if (termMatches(t, pod, nsLabels)) existing.bump(ni.labels, t.topologyKey, 1);
-      }
+    for (const { term, domains } of placedAnti) {
+      if (termMatches(term, pod, nsLabels)) for (const [value, n] of domains) existing.add(pair(term.topologyKey, value), n);
     }
     const aff = new Counts();
-    const anti = new Counts();
-    if (pod.requiredAffinityTerms.length > 0 || pod.requiredAntiAffinityTerms.length > 0) {
-      for (const ni of nodes.list()) {
-        for (const other of ni.pods) {
-          const otherNs = nodes.namespaceLabels(other.namespace);
-          if (podMatchesAllTerms(pod.requiredAffinityTerms, other, otherNs)) {
-            for (const t of pod.requiredAffinityTerms) aff.bump(ni.labels, t.topologyKey, 1);
-          }
-          for (const t of pod.requiredAntiAffinityTerms) if (termMatches(t, other, otherNs)) anti.bump(ni.labels, t.topologyKey, 1);
-        }
+    if (pod.requiredAffinityTerms.length > 0) {
+      for (const query of allTermsQueries(pod.requiredAffinityTerms)) {
+        for (const [value, d] of nodes.podCounts(query)) if (d.pods > 0) aff.add(pair(query.topologyKey, value), d.pods);
       }
+    }
+    const anti = new Counts();
+    for (const t of pod.requiredAntiAffinityTerms) {
+      for (const [value, d] of nodes.podCounts(termQuery(t))) if (d.pods > 0) anti.add(pair(t.topologyKey, value), d.pods);
     }
     state.write(PRE_FILTER_KEY, new PreFilterState(pod, nsLabels, existing, aff, anti));
     return null;
@@ -179,31 +185,32 @@ export class InterPodAffinity implements PreFilterPlugin, FilterPlugin, PreScore
   preScore(state: CycleState, pod: PodInfo): Result {
     const hasConstraints = pod.preferredAffinityTerms.length > 0 || pod.preferredAntiAffinityTerms.length > 0;
     if (this.ignorePreferredTermsOfExistingPods && !hasConstraints) return Status.skip;
-    const nodes = hasConstraints ? this.lister.list() : this.lister.havePodsWithAffinityList();
-    if (nodes.length === 0) return Status.skip;
+    if (!hasConstraints && this.lister.havePodsWithAffinityList().length === 0) return Status.skip;
     const nsLabels = this.lister.namespaceLabels(pod.namespace);
     const topo = new Map<string, Map<string, number>>();
-    const add = (key: string, value: string | undefined, w: number) => {
-      if (value === undefined || w === 0) return;
+    const add = (key: string, value: string, w: number) => {
+      if (w === 0) return;
       let m = topo.get(key);
       if (!m) topo.set(key, (m = new Map()));
       m.set(value, (m.get(value) ?? 0) + w);
     };
-    for (const ni of nodes) {
-      if (!ni.node) continue;
-      const labels = ni.labels;
-      const pods = hasConstraints ? ni.pods : ni.podsWithAffinity;
-      for (const other of pods) {
-        const otherNs = this.lister.namespaceLabels(other.namespace);
-        for (const t of pod.preferredAffinityTerms) if (termMatches(t, other, otherNs)) add(t.topologyKey, labels[t.topologyKey], t.weight);
-        for (const t of pod.preferredAntiAffinityTerms) if (termMatches(t, other, otherNs)) add(t.topologyKey, labels[t.topologyKey], -t.weight);
-        if (this.hardPodAffinityWeight > 0) {
-          for (const t of other.requiredAffinityTerms) if (termMatches(t, pod, nsLabels)) add(t.topologyKey, labels[t.topologyKey], this.hardPodAffinityWeight);
-        }
-        for (const t of other.preferredAffinityTerms) if (termMatches(t, pod, nsLabels)) add(t.topologyKey, labels[t.topologyKey], t.weight);
-        for (const t of other.preferredAntiAffinityTerms) if (termMatches(t, pod, nsLabels)) add(t.topologyKey, labels[t.topologyKey], -t.weight);
-      }
+    // The incoming pod's preferred terms, against every placed pod they select.
+    for (const t of pod.preferredAffinityTerms) {
+      for (const [value, d] of this.lister.podCounts(termQuery(t))) add(t.topologyKey, value, t.weight * d.pods);
     }
+    for (const t of pod.preferredAntiAffinityTerms) {
+      for (const [value, d] of this.lister.podCounts(termQuery(t))) add(t.topologyKey, value, -t.weight * d.pods);
+    }
+    // Placed pods' terms that select the incoming pod.
+    const fromPlaced = (kind: PlacedTermKind, sign: number, weightOf: (w: number) => number) => {
+      for (const { term, weight, domains } of this.lister.termsOfPlacedPods(kind)) {
+        if (!termMatches(term, pod, nsLabels)) continue;
+        for (const [value, n] of domains) add(term.topologyKey, value, sign * weightOf(weight) * n);
+      }
+    };
+    if (this.hardPodAffinityWeight > 0) fromPlaced('requiredAffinity', 1, () => this.hardPodAffinityWeight);
+    fromPlaced('preferredAffinity', 1, (w) => w);
+    fromPlaced('preferredAntiAffinity', -1, (w) => w);
     if (topo.size === 0) return Status.skip;
     state.write(PRE_SCORE_KEY, new PreScoreState(topo));
     return null;

@@ -6,7 +6,7 @@
  */
 import type { Pod, TopologySpreadConstraint } from 'kubernetes-types/core/v1.js';
 import { newRequirement, selectorFromLabelSelector, selectorFromRequirements, type Selector } from '../../api/labels.js';
-import { podMatchesNodeSelectorAndAffinity } from '../../api/scheduling/node-affinity.js';
+import { podMatchesNodeSelectorAndAffinity, requiredNodeAffinity } from '../../api/scheduling/node-affinity.js';
 import { findMatchingUntoleratedTaint, isHardTaint } from '../../api/scheduling/taints.js';
 import {
   ActionType,
@@ -23,7 +23,8 @@ import {
   type ScorePlugin,
   type StateData,
 } from '../framework.js';
-import { PodInfo, type NodeInfo } from '../node-info.js';
+import { PodInfo, selectorKey, type NodeInfo } from '../node-info.js';
+import type { PodCountQuery } from '../pod-count-index.js';
 import { asPod } from './helpers.js';
 
 export const NAME = 'PodTopologySpread';
@@ -97,6 +98,29 @@ function nodeIncluded(c: Constraint, pod: Pod, ni: NodeInfo): boolean {
   return true;
 }
 
+/**
+ * Whether a constraint's counts can come from the snapshot's index: every node with the
+ * topology keys takes part unless node inclusion policies depend on this pod.
+ */
+function indexable(c: Constraint, pod: Pod): boolean {
+  return !c.honorNodeTaints && !(c.honorNodeAffinity && requiredNodeAffinity(pod));
+}
+
+function topologyKeys(cs: readonly Constraint[]): string[] {
+  return [...new Set(cs.map((c) => c.topologyKey))].sort();
+}
+
+/** Pods in `namespace` the constraint selects, not terminating, on nodes carrying all `keys`. */
+function spreadQuery(c: Constraint, namespace: string, keys: readonly string[]): PodCountQuery {
+  return {
+    key: ['spread', namespace, selectorKey(c.selector), c.topologyKey, keys.join(',')].join('\u0000'),
+    topologyKey: c.topologyKey,
+    requiredNodeKeys: keys,
+    namespaces: new Set([namespace]),
+    matches: (p) => p.namespace === namespace && !p.pod.metadata?.deletionTimestamp && c.selector.matches(p.labels),
+  };
+}
+
 class PreFilterState implements StateData {
   constructor(
     readonly constraints: Constraint[],
@@ -144,6 +168,16 @@ export class PodTopologySpread implements PreFilterPlugin, FilterPlugin, PreScor
   preFilter(state: CycleState, pod: PodInfo, nodes: NodeLister): Result {
     const cs = constraintsOf(pod.pod).hard;
     if (cs.length === 0) return Status.skip;
+    if (cs.every((c) => indexable(c, pod.pod))) {
+      const keys = topologyKeys(cs);
+      const counts = cs.map((c) => {
+        const m = new Map<string, number>();
+        for (const [value, d] of nodes.podCounts(spreadQuery(c, pod.namespace, keys))) m.set(value, d.pods);
+        return m;
+      });
+      state.write(PRE_FILTER_KEY, new PreFilterState(cs, counts));
+      return null;
+    }
     const counts = cs.map(() => new Map<string, number>());
     for (const ni of nodes.list()) {
       if (!hasAllKeys(ni.labels, cs)) continue;
@@ -208,7 +242,16 @@ export class PodTopologySpread implements PreFilterPlugin, FilterPlugin, PreScor
     }
     if (kept === 0) return Status.skip;
     const weights = cs.map((c, i) => Math.log((c.topologyKey === HOSTNAME ? kept : pairCounts[i].size) + 2));
-    if (cs.some((c) => c.topologyKey !== HOSTNAME)) {
+    if (cs.some((c) => c.topologyKey !== HOSTNAME) && cs.every((c) => indexable(c, pod.pod))) {
+      const keys = topologyKeys(cs);
+      cs.forEach((c, i) => {
+        if (c.topologyKey === HOSTNAME) return;
+        for (const [value, d] of this.lister.podCounts(spreadQuery(c, pod.namespace, keys))) {
+          const cur = pairCounts[i].get(value);
+          if (cur !== undefined) pairCounts[i].set(value, cur + d.pods);
+        }
+      });
+    } else if (cs.some((c) => c.topologyKey !== HOSTNAME)) {
       for (const ni of this.lister.list()) {
         if (!hasAllKeys(ni.labels, cs)) continue;
         cs.forEach((c, i) => {
