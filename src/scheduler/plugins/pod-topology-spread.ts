@@ -135,13 +135,23 @@ class PreFilterState implements StateData {
     );
   }
 
+  // Filter asks for the minimum once per node; it changes only when preemption's what-ifs add or remove pods.
+  private minimums: (number | undefined)[] = [];
+
   /** Global minimum for constraint i (0 while there are fewer domains than minDomains). */
   minMatchNum(i: number): number {
+    const cached = this.minimums[i];
+    if (cached !== undefined) return cached;
     const m = this.tpValueToMatchNum[i];
-    if (m.size < this.constraints[i].minDomains) return 0;
     let min = Infinity;
-    for (const v of m.values()) if (v < min) min = v;
-    return min === Infinity ? 0 : min;
+    if (m.size >= this.constraints[i].minDomains) for (const v of m.values()) if (v < min) min = v;
+    return (this.minimums[i] = min === Infinity ? 0 : min);
+  }
+
+  /** Adds `delta` matching pods to a domain of constraint i. */
+  bump(i: number, value: string, delta: number): void {
+    this.tpValueToMatchNum[i].set(value, (this.tpValueToMatchNum[i].get(value) ?? 0) + delta);
+    this.minimums[i] = undefined;
   }
 }
 
@@ -198,8 +208,7 @@ export class PodTopologySpread implements PreFilterPlugin, FilterPlugin, PreScor
       if (!s || other.namespace !== pod.namespace || !hasAllKeys(ni.labels, s.constraints)) return null;
       s.constraints.forEach((c, i) => {
         if (!nodeIncluded(c, pod.pod, ni) || !c.selector.matches(other.labels)) return;
-        const v = ni.labels[c.topologyKey];
-        s.tpValueToMatchNum[i].set(v, (s.tpValueToMatchNum[i].get(v) ?? 0) + delta);
+        s.bump(i, ni.labels[c.topologyKey], delta);
       });
       return null;
     };
