@@ -8,7 +8,8 @@
  * are rejected (ICMP port-unreachable, so clients get ECONNREFUSED at once), as are unknown
  * ports of ClusterIPs and unallocated addresses of the service CIDR.
  *
- * Every change is programmed as one atomic `nft -f -` transaction (chains and maps flushed and
+ * Every change is programmed as one atomic nftables transaction (through libnftables in this
+ * process, nft.ts, not a process per change) (chains and maps flushed and
  * refilled in place, stale ones deleted), debounced by `debounceMs` (10 ms) so a burst of
  * events costs one transaction and an endpoint change is live well within 100 ms.
  * The rule text comes from the pure functions in proxy-rules.ts.
@@ -26,6 +27,7 @@
  *   IPv4 traffic passes the ip hooks.
  */
 import { runOrThrow } from '../util/exec.js';
+import { runNft, type NftRunner } from './nft.js';
 import { existsSync, writeFileSync } from 'node:fs';
 import type { Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
@@ -71,16 +73,11 @@ export interface ServiceProxyOptions {
   serviceRoute?: { dev: string; src?: string } | 'unreachable';
   /** Write the sysctls described above (default true). */
   setSysctls?: boolean;
-  /** Runs one nft script (default: `nft -f -`); tests may replace it. */
-  nft?: (script: string) => Promise<void>;
+  /** Runs one nft script atomically (default: the in-process libnftables context, see nft.ts). */
+  nft?: NftRunner;
   log?: (msg: string) => void;
   /** Called after each successful programming with its duration and the delay since the first change it covers. */
   onSync?: (info: { durationMs: number; latencyMs: number; services: number }) => void;
-}
-
-/** Runs `nft -f -` with `script` on stdin; rejects with nft's message. */
-export async function runNft(script: string): Promise<void> {
-  await runOrThrow('nft', ['-f', '-'], { input: script });
 }
 
 /**
