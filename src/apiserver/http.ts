@@ -13,6 +13,9 @@ export interface ListenOptions {
   tls?: { cert: string; key: string };
 }
 
+/** Bytes queued for one streaming client beyond which it is considered gone. */
+export const SLOW_WATCHER_BUFFER_BYTES = 64 * 1024 * 1024;
+
 function send(res: http.ServerResponse, r: ApiResponse): void {
   if (r.stream) {
     res.writeHead(r.status, { ...(r.headers ?? {}), 'cache-control': 'no-cache, private' });
@@ -33,6 +36,13 @@ function send(res: http.ServerResponse, r: ApiResponse): void {
       const chunks = pending;
       pending = [];
       if (res.writableEnded || !chunks.length) return;
+      // A watcher that stopped reading must not hold the server's memory or slow the others:
+      // as upstream's cacher, end its stream; the client re-watches from its last version.
+      if (res.writableLength > SLOW_WATCHER_BUFFER_BYTES) {
+        res.end();
+        fire();
+        return;
+      }
       res.write(chunks.length === 1 ? chunks[0] : chunks.every((c) => typeof c === 'string') ? chunks.join('') : Buffer.concat(chunks.map((c) => (typeof c === 'string' ? Buffer.from(c) : c))));
     };
     r.stream({
