@@ -14,7 +14,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
-import type { ConfigMap, Pod as K8sPod, Secret, Service } from 'kubernetes-types/core/v1.js';
+import type { ConfigMap, PersistentVolume, PersistentVolumeClaim, Pod as K8sPod, Secret, Service } from 'kubernetes-types/core/v1.js';
 import type { KObject } from '../client/types.js';
 
 /** A Pod as the informer caches it. */
@@ -23,7 +23,7 @@ import { badRequest, isReason, StatusError } from '../api/errors.js';
 import { realClock, type Clock, type Timer } from '../util/clock.js';
 import { Recorder, type EventRecorder } from '../client/events.js';
 import { Informer } from '../client/informer.js';
-import { CONFIGMAPS, PODS, SECRETS, SERVICES } from '../client/resources.js';
+import { CONFIGMAPS, PERSISTENT_VOLUME_CLAIMS, PERSISTENT_VOLUMES, PODS, SECRETS, SERVICES } from '../client/resources.js';
 import type { Client } from '../client/types.js';
 import { ImageStore } from '../image/store.js';
 import { CniNetwork } from '../network/cni.js';
@@ -147,7 +147,7 @@ export class Agent {
       },
       podIP: (id) => this.workerOfContainer(id)?.ip ?? '',
     });
-    const get = async <T>(ref: typeof CONFIGMAPS, ns: string, name: string): Promise<T | undefined> => {
+    const get = async <T>(ref: typeof CONFIGMAPS, ns: string | undefined, name: string): Promise<T | undefined> => {
       try {
         return await o.client.get<T>(ref, ns, name);
       } catch (e) {
@@ -160,6 +160,11 @@ export class Agent {
     const volumes = new VolumeManager(podsDir, {
       getConfigMap: (ns, n) => get<ConfigMap>(CONFIGMAPS, ns, n),
       getSecret: (ns, n) => get<Secret>(SECRETS, ns, n),
+      getClaimVolume: async (ns, n) => {
+        const claim = await get<PersistentVolumeClaim>(PERSISTENT_VOLUME_CLAIMS, ns, n);
+        const volumeName = claim?.spec?.volumeName;
+        return { claim, volume: volumeName ? await get<PersistentVolume>(PERSISTENT_VOLUMES, undefined, volumeName) : undefined };
+      },
       serviceAccountToken: o.serviceAccountToken,
     }, { nodeName: o.nodeName, hostIP: () => parts.hostIP, allocatable: () => this.node.allocatable });
     this.ctx = {

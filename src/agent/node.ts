@@ -3,6 +3,7 @@
  * the Node with labels, podCIDR, capacity/allocatable, addresses and nodeInfo; renews the Lease
  * in kube-node-lease every 10 s; posts the node status when it changed or about once a minute.
  */
+import { join } from 'node:path';
 import { readFileSync, statfsSync } from 'node:fs';
 import os from 'node:os';
 import type { Node, NodeCondition, NodeStatus } from 'kubernetes-types/core/v1.js';
@@ -86,6 +87,14 @@ export function allocatableFrom(capacity: Record<string, string>, reserved: { cp
 }
 
 /** Keeps this node's Node object and Lease current. */
+/** The Node annotation naming the directory of the node's local-path volumes. */
+export const NODE_STORAGE_DIR_ANNOTATION = 'skiff.dev/storage-dir';
+
+/** The directory under a node's data dir that holds its local-path volumes. */
+export function storageDirOf(dataDir: string): string {
+  return join(dataDir, 'storage');
+}
+
 export class NodeManager {
   private leaseTimer?: Timer;
   private statusTimer?: Timer;
@@ -131,6 +140,8 @@ export class NodeManager {
 
   private async register(): Promise<void> {
     const { client, nodeName, podCidr } = this.o;
+    // Where the local-path provisioner puts this node's volumes.
+    const storageAnnotation = { [NODE_STORAGE_DIR_ANNOTATION]: storageDirOf(this.o.dataDir) };
     const labels = {
       'kubernetes.io/hostname': nodeName,
       'kubernetes.io/os': 'linux',
@@ -141,7 +152,7 @@ export class NodeManager {
     const node: Node = {
       apiVersion: 'v1',
       kind: 'Node',
-      metadata: { name: nodeName, labels, annotations: { 'node.alpha.kubernetes.io/ttl': '0', 'volumes.kubernetes.io/controller-managed-attach-detach': 'true' } },
+      metadata: { name: nodeName, labels, annotations: { 'node.alpha.kubernetes.io/ttl': '0', 'volumes.kubernetes.io/controller-managed-attach-detach': 'true', ...storageAnnotation } },
       spec: { podCIDR: podCidr, podCIDRs: [podCidr] },
     };
     try {
@@ -151,7 +162,7 @@ export class NodeManager {
       if (!isReason(e, 'AlreadyExists')) throw e;
       const existing = await client.get<Node>(NODES, undefined, nodeName);
       this.nodeUid = existing.metadata?.uid ?? '';
-      const patch: Record<string, unknown> = { metadata: { labels } };
+      const patch: Record<string, unknown> = { metadata: { labels, annotations: storageAnnotation } };
       if (!existing.spec?.podCIDR) patch.spec = { podCIDR: podCidr, podCIDRs: [podCidr] };
       await client.patch(NODES, undefined, nodeName, 'merge', patch);
     }

@@ -11,7 +11,7 @@
  */
 import { chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync, chmodSync, statSync, closeSync, openSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
-import type { ConfigMap, KeyToPath, Pod, Secret, Volume } from 'kubernetes-types/core/v1.js';
+import type { ConfigMap, KeyToPath, PersistentVolume, PersistentVolumeClaim, Pod, Secret, Volume } from 'kubernetes-types/core/v1.js';
 import { Quantity } from '../api/quantity.js';
 import { CommandError, run, runOrThrow } from '../util/exec.js';
 import { formatMap, podFieldValue, resourceFieldValue, secretData } from './container-spec.js';
@@ -35,6 +35,8 @@ export interface MountedVolume {
 export interface VolumeSources {
   getConfigMap(namespace: string, name: string): Promise<ConfigMap | undefined>;
   getSecret(namespace: string, name: string): Promise<Secret | undefined>;
+  /** The claim and the volume it is bound to (undefined claim: not found; undefined volume: not bound yet). */
+  getClaimVolume?(namespace: string, claimName: string): Promise<{ claim?: PersistentVolumeClaim; volume?: PersistentVolume }>;
   /** Hook for serviceAccountToken projections (issue: service accounts); undefined = skipped. */
   serviceAccountToken?(pod: Pod, audience: string | undefined, expirationSeconds: number): Promise<string>;
 }
@@ -211,8 +213,12 @@ export class VolumeManager {
         out.set(v.name, { hostPath: this.hostPath(v), readOnly: false });
         continue;
       }
-      if (v.persistentVolumeClaim || v.ephemeral || v.nfs || v.csi) {
-        throw new VolumeError(`volume ${JSON.stringify(v.name)}: this node supports emptyDir, configMap, secret, hostPath, downwardAPI and projected volumes only`);
+      if (v.persistentVolumeClaim) {
+        out.set(v.name, await this.claimVolume(pod, v));
+        continue;
+      }
+      if (v.ephemeral || v.nfs || v.csi) {
+        throw new VolumeError(`volume ${JSON.stringify(v.name)}: this node supports emptyDir, configMap, secret, hostPath, downwardAPI, projected and persistentVolumeClaim (local and hostPath volumes) only`);
       }
       const dir = join(this.podDir(uid), 'volumes', pluginOf(v), v.name);
       if (v.emptyDir) {
@@ -241,6 +247,28 @@ export class VolumeManager {
       throw new VolumeError(`volume ${JSON.stringify(v.name)}: unsupported volume type`);
     }
     return out;
+  }
+
+  /**
+   * A claim's volume: the directory of the local or hostPath PersistentVolume it is bound to
+   * (created for volumes the local-path provisioner made). Until the claim is bound the pod
+   * waits, with kubelet's wording.
+   */
+  private async claimVolume(pod: Pod, v: Volume): Promise<MountedVolume> {
+    const claimName = v.persistentVolumeClaim!.claimName;
+    const ns = pod.metadata?.namespace ?? 'default';
+    const found = await this.sources.getClaimVolume?.(ns, claimName);
+    if (!found?.claim) throw new VolumeError(`persistentvolumeclaim "${claimName}" not found`);
+    if (found.claim.metadata?.deletionTimestamp) throw new VolumeError(`persistentvolumeclaim "${claimName}" is being deleted`);
+    const pv = found.volume;
+    if (!pv || found.claim.status?.phase !== 'Bound') throw new VolumeError(`unbound immediate PersistentVolumeClaims: persistentvolumeclaim "${claimName}" is not bound yet`);
+    const readOnly = !!v.persistentVolumeClaim!.readOnly;
+    if (pv.spec?.hostPath) return { hostPath: this.hostPath({ name: v.name, hostPath: pv.spec.hostPath }), readOnly };
+    if (pv.spec?.local?.path) {
+      if (!existsSync(pv.spec.local.path)) throw new VolumeError(`volume ${JSON.stringify(v.name)}: local volume path "${pv.spec.local.path}" does not exist on this node`);
+      return { hostPath: pv.spec.local.path, readOnly };
+    }
+    throw new VolumeError(`volume ${JSON.stringify(v.name)}: persistentvolume "${pv.metadata?.name}" is neither a local nor a hostPath volume, the only kinds this node mounts`);
   }
 
   private hostPath(v: Volume): string {

@@ -27,6 +27,7 @@ import { newHorizontalPodAutoscalerController } from './hpa.js';
 import { newCronJobController } from './cronjob.js';
 import { newDaemonSetController } from './daemonset.js';
 import { newStatefulSetController } from './statefulset.js';
+import { newPersistentVolumeController } from './persistentvolume.js';
 import type { Controller, ControllerContext, ControllerFactory, ControllerOptions } from './types.js';
 
 /** Every controller by name, with its default worker count (upstream --concurrent-* flags). */
@@ -45,6 +46,7 @@ export const CONTROLLERS: Record<string, { factory: ControllerFactory; workers: 
   cronjob: { factory: (ctx) => newCronJobController(ctx), workers: 5 },
   daemonset: { factory: newDaemonSetController, workers: 2 },
   statefulset: { factory: newStatefulSetController, workers: 5 },
+  persistentvolume: { factory: newPersistentVolumeController, workers: 1 },
   'service-lb': { factory: (ctx) => newLoadBalancerController(ctx, { pool: ctx.options.loadBalancerPool }), workers: 1 },
 };
 
