@@ -164,7 +164,7 @@ describe('the dashboard in Chromium', { skip, timeout: 240_000 }, () => {
     const { page } = b!;
     await page.goto(`${c.url}/ui/#/workloads/deployments/default/web`);
     await page.locator('table[aria-label=replicasets]').getByText(/^web-/).waitFor(WAIT);
-    await page.getByLabel('replicas').fill('3');
+    await page.getByRole('spinbutton', { name: 'replicas' }).fill('3');
     await page.getByRole('button', { name: 'Scale', exact: true }).click();
     await page.getByText('deployments.apps "web" scaled to 3').waitFor(WAIT);
     await eventually(() => c.k(['get', 'rs', '-l', 'app=web', '-o', 'jsonpath={.items[*].spec.replicas}']).trim() === '3', 30_000, 'the ReplicaSet at 3 replicas');

@@ -72,8 +72,10 @@ export function PodPage({ ns, name }: { ns: string; name: string }): VNode {
     ${containers.length > 1
       ? html`<label class="picker">Container <select value=${c} onChange=${(e: Event) => setContainer((e.target as HTMLSelectElement).value)}>${containers.map((n) => html`<option>${n}</option>`)}</select></label>`
       : null}
-    <${Logs} key=${`${ns}/${name}/${c}`} ns=${ns} name=${name} container=${c} />
-    <${ExecPanel} ns=${ns} name=${name} container=${c} />
+    ${pod.spec?.nodeName && statuses.length
+      ? html`<${Logs} key=${`${ns}/${name}/${c}`} ns=${ns} name=${name} container=${c} />
+          <${ExecPanel} ns=${ns} name=${name} container=${c} />`
+      : html`<${Section} title="Logs"><p class="muted">No container has started yet: logs and exec appear once one has.</p></${Section}>`}
   </div>`;
 }
 
@@ -85,35 +87,31 @@ function containerState(s: K): string {
 }
 
 /**
- * An object's history: its Timeline (skiff.dev/v1) when the server keeps one, else its Events,
- * live from a watch. The Timeline ends with a diagnosis and what to do next.
+ * An object's history: its Timeline (skiff.dev/v1) when the server keeps one, else its Events;
+ * both live from watches. The Timeline ends with a diagnosis and what to do next. Watched by
+ * name rather than fetched, so an object whose Timeline is not written yet costs no 404.
  */
 export function Timeline({ ns, kind, name }: { ns: string; kind: 'pod' | 'deployment'; name: string }): VNode {
-  const [timeline, setTimeline] = useState<K | null | undefined>(undefined);
-  const [tick, setTick] = useState(0);
+  const [served, setServed] = useState<boolean | undefined>(undefined);
   useEffect(() => {
     let live = true;
-    servedGroups()
-      .then((served) => {
-        if (!served.has('skiff.dev')) return null;
-        return api(`/apis/skiff.dev/v1/namespaces/${encodeURIComponent(ns)}/timelines/${kind}.${encodeURIComponent(name)}`);
-      })
-      .then(
-        (t) => live && setTimeline(t),
-        () => live && setTimeline(null),
-      );
-    // The timeline is a computed view, not a watchable list: refresh it while the page is open.
-    const t = setTimeout(() => setTick((n) => n + 1), 3000);
+    void servedGroups().then((g) => live && setServed(g.has('skiff.dev')));
     return () => {
       live = false;
-      clearTimeout(t);
     };
-  }, [ns, kind, name, tick]);
-  const events = useLive(timeline === null ? withQuery(collectionPath(R.events, ns), { fieldSelector: `involvedObject.name=${name}` }) : null);
+  }, []);
+  const tlName = `${kind}.${name}`;
+  const timelines = useLive(served ? `/apis/skiff.dev/v1/namespaces/${encodeURIComponent(ns)}/timelines?fieldSelector=${encodeURIComponent(`metadata.name=${tlName}`)}` : null);
+  const timeline = timelines.items.get(`${ns}/${tlName}`);
+  const wantEvents = served === false || (timelines.synced && !timeline);
+  const involvedKind = kind === 'pod' ? 'Pod' : 'Deployment';
+  const events = useLive(wantEvents ? withQuery(collectionPath(R.events, ns), { fieldSelector: `involvedObject.kind=${involvedKind},involvedObject.name=${name}` }) : null);
   const entries: TimelineEntry[] = timeline ? (timeline.entries ?? []) : eventsAsTimeline(events.items.values());
+  const loading = served === undefined || (served && !timelines.synced) || (wantEvents && !events.synced);
   return html`<${Section} title=${timeline ? 'Timeline' : 'Events'}>
     ${timeline?.diagnosis ? html`<p class="diagnosis" role="status"><b>${timeline.diagnosis.summary}</b>${timeline.diagnosis.next ? html` — ${timeline.diagnosis.next}` : null}</p>` : null}
-    <${Table} label="timeline" empty=${timeline === undefined ? 'Loading…' : 'Nothing recorded yet.'} head=${['Time', 'Type', 'Reason', 'Message', 'From']}
+    <${ErrorLine} error=${timelines.error ?? events.error} />
+    <${Table} label="timeline" empty=${loading ? 'Loading…' : 'Nothing recorded yet.'} head=${['Time', 'Type', 'Reason', 'Message', 'From']}
       rows=${entries.map((e) => [html`<time datetime=${e.time} title=${e.time}>${age(e.time)}</time>`, html`<${Badge} text=${e.type} />`, e.reason, e.message + (e.count && e.count > 1 ? ` (×${e.count})` : ''), e.source ?? ''])} />
   </${Section}>`;
 }
