@@ -127,6 +127,10 @@ describe('the dashboard in Chromium', { skip, timeout: 240_000 }, () => {
     const marker = await page.evaluate(() => ((window as unknown as { __noReload: number }).__noReload = Math.random()));
     c.k(['apply', '-f', manifestFile(deployment)]);
     await page.locator('table[aria-label=deployments]').getByRole('link', { name: 'web', exact: true }).waitFor(WAIT);
+    // Its pod shows up in the pod list and turns Running there, from the list's watch.
+    await page.click('header nav >> text=Pods');
+    const row = page.locator('table[aria-label=pods] tbody tr', { has: page.getByRole('link', { name: /^web-/ }) });
+    await row.locator('.badge', { hasText: 'Running' }).waitFor(WAIT);
     assert.equal(await page.evaluate(() => (window as unknown as { __noReload: number }).__noReload), marker, 'the page was not reloaded');
   });
 
@@ -158,6 +162,13 @@ describe('the dashboard in Chromium', { skip, timeout: 240_000 }, () => {
     // The command line shows `$((6*7))`; only the shell's output says 42.
     await page.keyboard.type('echo dash-$((6*7))-ok\n');
     await screen('dash-42-ok');
+    if (process.env.SKIFF_DASHBOARD_SCREENSHOT) {
+      // The README's picture: a pod's page with its events, streaming log and a terminal.
+      await page.setViewportSize({ width: 1360, height: 1500 });
+      await page.evaluate(() => window.scrollTo(0, 0));
+      await page.screenshot({ path: process.env.SKIFF_DASHBOARD_SCREENSHOT });
+      await page.setViewportSize({ width: 1360, height: 900 });
+    }
   });
 
   test('scaling a Deployment from the page changes its ReplicaSet', async () => {
@@ -187,11 +198,6 @@ describe('the dashboard in Chromium', { skip, timeout: 240_000 }, () => {
       .getByText('Error from server (Conflict): Operation cannot be fulfilled on deployments.apps "web": the object has been modified; please apply your changes to the latest version and try again')
       .waitFor(WAIT);
     assert.equal(c.k(['get', 'deployment', 'web', '-o', 'jsonpath={.metadata.labels.edited}']), '', 'the stale edit was not stored');
-    if (process.env.SKIFF_DASHBOARD_SCREENSHOT) {
-      await page.goto(`${c.url}/ui/#/`);
-      await page.locator('table[aria-label=nodes]').getByText(id.nodeName).waitFor(WAIT);
-      await page.screenshot({ path: process.env.SKIFF_DASHBOARD_SCREENSHOT });
-    }
   });
 
   test('no errors in the page console', () => {

@@ -1,7 +1,7 @@
 /** Small shared pieces of the dashboard's pages: tables, a virtualized table, links, errors, buttons. */
 import { html } from 'htm/preact';
 import type { ComponentChildren, VNode } from 'preact';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { visibleRange } from './model.js';
 import { useCan, type Access } from './access.js';
 
@@ -41,17 +41,12 @@ const ROW = 28;
  * Row i is rendered by `row(i)` as an array of cells; the header stays put.
  */
 export function VirtualTable({ head, count, row, label, height = 560 }: { head: string[]; count: number; row: (i: number) => ComponentChildren[]; label: string; height?: number }): VNode {
-  const ref = useRef<HTMLDivElement>(null);
   const [top, setTop] = useState(0);
-  const [view, setView] = useState(height);
-  useEffect(() => {
-    const el = ref.current;
-    if (el) setView(el.clientHeight || height);
-  }, []);
-  const { start, end } = visibleRange(top, view, ROW, count);
+  // The box grows with its rows up to `height`, so `height` is what can ever be in view.
+  const { start, end } = visibleRange(top, height, ROW, count);
   const rows: VNode[] = [];
   for (let i = start; i < end; i++) rows.push(html`<tr key=${i} style=${`height:${ROW}px`}>${row(i).map((c) => html`<td>${c}</td>`)}</tr>`);
-  return html`<div class="vscroll" ref=${ref} style=${`max-height:${height}px`} onScroll=${(e: Event) => setTop((e.currentTarget as HTMLElement).scrollTop)}>
+  return html`<div class="vscroll" style=${`max-height:${height}px`} onScroll=${(e: Event) => setTop((e.currentTarget as HTMLElement).scrollTop)}>
     <table aria-label=${label} aria-rowcount=${count}>
       <thead><tr>${head.map((h) => html`<th>${h}</th>`)}</tr></thead>
       <tbody>
