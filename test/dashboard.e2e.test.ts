@@ -177,7 +177,7 @@ describe('the dashboard in Chromium', { skip, timeout: 240_000 }, () => {
     await page.locator('table[aria-label=replicasets]').getByText(/^web-/).waitFor(WAIT);
     await page.getByRole('spinbutton', { name: 'replicas' }).fill('3');
     await page.getByRole('button', { name: 'Scale', exact: true }).click();
-    await page.getByText('deployments.apps "web" scaled to 3').waitFor(WAIT);
+    await page.getByText('deployment.apps/web scaled to 3').waitFor(WAIT);
     await eventually(() => c.k(['get', 'rs', '-l', 'app=web', '-o', 'jsonpath={.items[*].spec.replicas}']).trim() === '3', 30_000, 'the ReplicaSet at 3 replicas');
     // And the page shows it from its watch.
     await page.locator('table[aria-label=replicasets] tbody tr td:nth-child(3)', { hasText: /^3$/ }).waitFor(WAIT);

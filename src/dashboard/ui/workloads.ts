@@ -72,7 +72,7 @@ export function WorkloadPage({ plural, ns, name }: { plural: string; ns: string;
         ? html`<${ActionButton} access=${{ verb: 'patch', resource: plural, group: kind.r.group, namespace: ns, name }} label="Restart"
             run=${async () => {
               await mergePatch(path, restartPatch());
-              setNotice(`${plural}.${kind.r.group} "${name}" restarted`);
+              setNotice(`${kind.r.kind.toLowerCase()}.${kind.r.group}/${name} restarted`);
             }} onError=${setError} />`
         : null}
       <${ActionButton} access=${{ verb: 'delete', resource: plural, group: kind.r.group, namespace: ns, name }} label="Delete" danger
@@ -102,7 +102,7 @@ function ScaleControl({ r, ns, name, current, onError, onDone }: { r: ResourceTy
     const n = Number(want === '' ? current : want);
     try {
       await mergePatch(`${objectPath(r, ns, name)}/scale`, { spec: { replicas: n } });
-      onDone(`${r.plural}.${r.group || 'core'} "${name}" scaled to ${n}`);
+      onDone(`${r.kind.toLowerCase()}${r.group ? `.${r.group}` : ''}/${name} scaled to ${n}`);
       setWant('');
     } catch (err) {
       onError((err as Error).message);
@@ -126,7 +126,7 @@ function RolloutHistory({ deployment, onError, onDone }: { deployment: K; onErro
         const p = rollbackPatch(deployment, rsLive.items.values());
         if ('error' in p) throw new Error(`error: ${p.error}`);
         await jsonPatch(path, p.ops);
-        onDone(`deployment.apps "${deployment.metadata.name}" rolled back (to revision ${p.revision})`);
+        onDone(`deployment.apps/${deployment.metadata.name} rolled back (to revision ${p.revision})`);
       }} onError=${onError} />`}>
     <${Table} label="replicasets" empty="No ReplicaSets yet." head=${['Revision', 'ReplicaSet', 'Replicas', 'Ready', 'Images', 'Age']}
       rows=${owned.map((rs) => [
