@@ -78,4 +78,6 @@ function link(rel) {
 linkData('src');
 linkData('test');
 if (existsSync(join(root, 'examples'))) link('examples');
+// The web dashboard's browser bundle (dist/ui/), served by the API server at /ui/.
+await import('./build-ui.mjs');
 writeFileSync(join(root, 'dist/.stamp'), new Date().toISOString() + '\n');

@@ -15,7 +15,7 @@ run('bash', ['scripts/install-deps.sh']);
 // Tests that need these skip (with a reason) where they cannot run; as root — as in CI — every
 // one of them must run, so a missing tool is an error here, not a quiet skip.
 if (process.getuid?.() === 0) {
-  const needed = ['/usr/sbin/runc', '/usr/lib/cni/bridge', '/usr/sbin/nft', '/usr/bin/go', '/usr/bin/buildah', '/usr/bin/kubectl', '/usr/bin/etcd', '/usr/bin/docker-registry', '/usr/lib/python3/dist-packages/kubernetes'];
+  const needed = ['/usr/sbin/runc', '/usr/lib/cni/bridge', '/usr/sbin/nft', '/usr/bin/go', '/usr/bin/buildah', '/usr/bin/kubectl', '/usr/bin/etcd', '/usr/bin/docker-registry', '/usr/lib/python3/dist-packages/kubernetes', '/usr/bin/chromium'];
   const missing = needed.filter((p) => !existsSync(p));
   if (missing.length) {
     console.error(`tests need ${missing.join(', ')}; scripts/install-deps.sh should have installed them`);

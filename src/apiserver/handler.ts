@@ -45,6 +45,11 @@ export interface HandlerOptions {
   openApiSchemas?: Record<string, unknown>;
   /** metrics.k8s.io (default: scrapes the agents with the node proxy's token). */
   metrics?: MetricsApi;
+  /**
+   * Unauthenticated static content served before authentication (the web dashboard's assets
+   * under /ui/): returns a response for the paths it owns, undefined for every other.
+   */
+  staticRoutes?: (req: ApiRequest) => ApiResponse | undefined;
 }
 
 const PUBLIC_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version']);
@@ -90,6 +95,8 @@ export class ApiHandler {
       if (path === '/version') return jsonResponse(200, versionInfo());
       return { status: 200, headers: { 'content-type': 'text/plain' }, body: 'ok' };
     }
+    const staticResponse = this.opts.staticRoutes?.(req);
+    if (staticResponse) return staticResponse;
     const user = req.user ?? (await this.opts.authenticate(req));
     if (!user) throw unauthorized();
     req.user = user;

@@ -123,6 +123,12 @@ export class NodeProxy {
       const lines = [`${method} ${t.path} HTTP/1.1`];
       for (const [k, v] of Object.entries(headers)) {
         if (v === undefined || k === 'authorization' || k === 'host') continue;
+        // The user's token rides in a subprotocol for browsers; the agent never sees it.
+        if (k === 'sec-websocket-protocol') {
+          const offered = String(v).split(',').map((s) => s.trim()).filter((s) => s && !s.startsWith('base64url.bearer.authorization.k8s.io.'));
+          if (offered.length) lines.push(`${k}: ${offered.join(', ')}`);
+          continue;
+        }
         for (const one of Array.isArray(v) ? v : [v]) lines.push(`${k}: ${one}`);
       }
       lines.push(`host: ${t.host}:${t.port}`, `authorization: Bearer ${this.agentToken}`, '', '');

@@ -15,7 +15,7 @@ import { isReason } from '../api/errors.js';
 import { WatchCache } from './watch-cache.js';
 import { ObjectStorage, type UserInfo } from './objects.js';
 import type { Clock } from '../util/clock.js';
-import { ApiHandler } from './handler.js';
+import { ApiHandler, type HandlerOptions } from './handler.js';
 import { listen } from './http.js';
 import { ensurePki, signServiceAccountToken, verifyServiceAccountToken, type Pki } from './pki.js';
 import { serviceAccountAdmission } from './admission/service-account.js';
@@ -46,6 +46,8 @@ export interface ApiServerOptions {
   watchCacheSize?: number;
   /** Stamps creation and deletion times (default: the system clock); tests pass a fake clock. */
   clock?: Clock;
+  /** Unauthenticated static content (the dashboard at /ui/); see {@link HandlerOptions.staticRoutes}. */
+  staticRoutes?: HandlerOptions['staticRoutes'];
 }
 
 /** What {@link ApiServer.inProcess} takes: no data directory, no port, a store of your own. */
@@ -87,6 +89,7 @@ export class ApiServer {
       bookmarkIntervalMs: opts.bookmarkIntervalMs,
       nodeProxy: new NodeProxy(this.storage, this.registry, pki.adminToken),
       issueToken: (ns, name, req) => this.issueToken(ns, name, req),
+      staticRoutes: opts.staticRoutes,
     });
     this.kubeconfigPath = join(opts.dataDir, 'kubeconfig');
   }
@@ -128,7 +131,7 @@ export class ApiServer {
   }
 
   private async authenticate(req: ApiRequest): Promise<UserInfo | undefined> {
-    const auth = req.headers['authorization'];
+    const auth = req.headers['authorization'] ?? websocketBearer(req.headers['sec-websocket-protocol']);
     if (!auth?.startsWith('Bearer ')) return undefined;
     const raw = auth.slice(7).trim();
     const token = Buffer.from(raw);
@@ -281,4 +284,15 @@ export class ApiServer {
     this.cache.stop();
     await this.store.close();
   }
+}
+
+/** The WebSocket subprotocol that carries a bearer token for clients that cannot set headers (browsers), as upstream's. */
+export const WEBSOCKET_BEARER_PREFIX = 'base64url.bearer.authorization.k8s.io.';
+
+/** `Bearer TOKEN` from a `base64url.bearer.authorization.k8s.io.<base64url(TOKEN)>` subprotocol, if offered. */
+function websocketBearer(protocols: string | undefined): string | undefined {
+  const p = protocols?.split(',').map((s) => s.trim()).find((s) => s.startsWith(WEBSOCKET_BEARER_PREFIX));
+  if (!p) return undefined;
+  const token = Buffer.from(p.slice(WEBSOCKET_BEARER_PREFIX.length), 'base64url').toString('utf8');
+  return token ? `Bearer ${token}` : undefined;
 }

@@ -14,6 +14,7 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 
 import { DEFAULT_DATA_DIR } from './defaults.js';
+import { dashboardRoutes } from '../dashboard/assets.js';
 export { DEFAULT_DATA_DIR };
 
 export interface ClusterFlags {
@@ -96,6 +97,7 @@ export async function startControlPlane(flags: ClusterFlags): Promise<ControlPla
     store,
     requireServiceAccount: flags.controllers,
     watchCacheSize: flags.watchCacheSize ? Number(flags.watchCacheSize) : undefined,
+    staticRoutes: dashboardRoutes(),
   });
   let registry: { port: number; close(): Promise<void> | void } | undefined;
   if (flags.registryPort !== 'off') {
