@@ -1,18 +1,21 @@
 /**
  * The cluster's key material, kept in one directory (`<data-dir>/pki`): a CA, the API server's
- * serving certificate, the admin bearer token and the service-account token signing key.
+ * serving certificate, the admin client certificate and bearer token, the API server's client
+ * certificate towards agents and the service-account token signing key.
  * The certificate primitives themselves are client/cert.ts, which the node agent uses too.
  * Created on first start and only read afterwards, so restarts stay fast and clients keep
  * trusting the same CA.
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { certUsable, createSelfSignedCa, createServingCert, DAY_MS, normalizeHosts, readIfExists, writeAtomic, writeSecret } from '../client/cert.js';
+import { certUsable, createClientCert, createSelfSignedCa, createServingCert, type CertKeyPem, DAY_MS, normalizeHosts, readIfExists, writeAtomic, writeSecret } from '../client/cert.js';
 
 /** Everything the API server needs from the PKI directory. */
 export interface Pki {
   caCertPem: string;
+  /** The CA's key: signs CSRs (certificates.k8s.io) and the agents' certificates. */
+  caKeyPem: string;
   servingCertPem: string;
   servingKeyPem: string;
   /** Bearer token that authenticates as the cluster admin. */
@@ -20,6 +23,10 @@ export interface Pki {
   /** ES256 key that signs service-account tokens. */
   saPrivateKey: KeyObject;
   saPublicKey: KeyObject;
+  /** `CN=kubernetes-admin, O=system:masters`: the admin kubeconfig's client certificate. */
+  adminCert: CertKeyPem;
+  /** `CN=kube-apiserver-kubelet-client, O=system:masters`: what the API server presents to agents. */
+  kubeletClientCert: CertKeyPem;
 }
 
 export interface EnsurePkiOptions {
@@ -50,7 +57,15 @@ const FILES = {
   adminToken: 'admin-token',
   saKey: 'sa.key',
   saPub: 'sa.pub',
+  admin: 'admin',
+  kubeletClient: 'apiserver-kubelet-client',
 } as const;
+
+/** The admin client certificate's user, as kubeadm's admin.conf. */
+export const ADMIN_CERT_USER = 'kubernetes-admin';
+/** The API server's client identity towards agents, as upstream's apiserver-kubelet-client. */
+export const KUBELET_CLIENT_USER = 'kube-apiserver-kubelet-client';
+const CLIENT_LIFETIME_MS = 365 * DAY_MS;
 
 const CA_LIFETIME_MS = 3650 * DAY_MS;
 const SERVING_LIFETIME_MS = 365 * DAY_MS;
@@ -63,6 +78,7 @@ const SERVING_RENEW_BEFORE_MS = 30 * DAY_MS;
  */
 export async function ensurePki(dir: string, opts: EnsurePkiOptions): Promise<Pki> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
   const path = (f: string) => join(dir, f);
   const hosts = normalizeHosts([...DEFAULT_SERVING_HOSTS, ...opts.hosts]);
 
@@ -107,14 +123,34 @@ export async function ensurePki(dir: string, opts: EnsurePkiOptions): Promise<Pk
     writeAtomic(path(FILES.saPub), saPubPem, 0o644);
   }
 
+  const issuer = { certPem: caCertPem, keyPem: caKeyPem };
+  const adminCert = await ensureClientCert(dir, FILES.admin, { commonName: ADMIN_CERT_USER, organizations: ['system:masters'], issuer }, caRenewed);
+  const kubeletClientCert = await ensureClientCert(dir, FILES.kubeletClient, { commonName: KUBELET_CLIENT_USER, organizations: ['system:masters'], issuer }, caRenewed);
+
   return {
     caCertPem,
+    caKeyPem,
+    adminCert,
+    kubeletClientCert,
     servingCertPem,
     servingKeyPem,
     adminToken,
     saPrivateKey: createPrivateKey(saKeyPem),
     saPublicKey: createPublicKey(saPubPem),
   };
+}
+
+/** `<name>.crt`/`<name>.key` in `dir`: kept while it chains to the CA and has 30 days left, else reissued. */
+async function ensureClientCert(dir: string, name: string, o: { commonName: string; organizations: string[]; issuer: CertKeyPem }, force: boolean): Promise<CertKeyPem> {
+  const certFile = join(dir, `${name}.crt`);
+  const keyFile = join(dir, `${name}.key`);
+  const certPem = readIfExists(certFile);
+  const keyPem = readIfExists(keyFile);
+  if (!force && certPem && keyPem && certUsable(certPem, o.issuer.certPem, SERVING_RENEW_BEFORE_MS)) return { certPem, keyPem };
+  const fresh = await createClientCert({ ...o, lifetimeMs: CLIENT_LIFETIME_MS });
+  writeSecret(keyFile, fresh.keyPem);
+  writeAtomic(certFile, fresh.certPem, 0o644);
+  return fresh;
 }
 
 // ---------------------------------------------------------------------------

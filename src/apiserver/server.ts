@@ -4,9 +4,9 @@
  * the admin kubeconfig.
  */
 import type http from 'node:http';
-import { generateKeyPairSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import type { Store } from '../store/types.js';
 import { openStore } from '../store/open.js';
 import { defaultRegistry } from '../api/resources/index.js';
@@ -17,7 +17,8 @@ import { ObjectStorage, type UserInfo } from './objects.js';
 import type { Clock } from '../util/clock.js';
 import { ApiHandler } from './handler.js';
 import { listen } from './http.js';
-import { ensurePki, signServiceAccountToken, verifyServiceAccountToken, type Pki } from './pki.js';
+import { ensurePki, signServiceAccountToken, type Pki } from './pki.js';
+import { Authenticator } from './authn/authenticator.js';
 import { serviceAccountAdmission } from './admission/service-account.js';
 import { badRequest, fieldErrors, invalid, notFound } from '../api/errors.js';
 import type { KObject } from '../api/registry.js';
@@ -63,6 +64,7 @@ export class ApiServer {
   url = '';
   port = 0;
   private readonly extraListeners: http.Server[] = [];
+  readonly authenticator: Authenticator;
 
   private constructor(
     readonly opts: ApiServerOptions,
@@ -77,6 +79,7 @@ export class ApiServer {
     this.storage.addAdmission(priorityAdmission(this.cache, this.registry));
     this.storage.addAdmission(defaultTolerationsAdmission());
     this.storage.addAdmission(serviceAccountAdmission({ cache: this.cache, registry: this.registry, requireServiceAccount: opts.requireServiceAccount ?? false }));
+    this.authenticator = new Authenticator({ pki, cache: this.cache, registry: this.registry, adminUser: ADMIN_USER, now: opts.clock ? () => opts.clock!.now() : undefined });
     const host = opts.host ?? '127.0.0.1';
     this.handler = new ApiHandler({
       registry: this.registry,
@@ -91,9 +94,16 @@ export class ApiServer {
     this.kubeconfigPath = join(opts.dataDir, 'kubeconfig');
   }
 
+  /** The serving certificate, and client certificates verified against the cluster CA. */
+  private tlsOptions(): { cert: string; key: string; clientCa: string } {
+    return { cert: this.pki.servingCertPem, key: this.pki.servingKeyPem, clientCa: this.pki.caCertPem };
+  }
+
   /** Opens the store, loads the cache, seeds defaults and starts serving HTTPS. */
   static async start(opts: ApiServerOptions): Promise<ApiServer> {
     mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+    // Also when it already existed: it holds keys, kubeconfigs and every Secret.
+    chmodSync(opts.dataDir, 0o700);
     const serviceCidr = opts.serviceCidr ?? '10.43.0.0/16';
     const [store, pki] = await Promise.all([
       opts.store ? Promise.resolve(opts.store) : openStore(join(opts.dataDir, 'state.db')),
@@ -103,13 +113,13 @@ export class ApiServer {
     await server.cache.start();
     await server.seed();
     const host = opts.host ?? '127.0.0.1';
-    server.http = await listen(server.handler, { host, port: opts.port, tls: { cert: pki.servingCertPem, key: pki.servingKeyPem } });
+    server.http = await listen(server.handler, { host, port: opts.port, tls: server.tlsOptions() });
     const addr = server.http.address();
     const port = typeof addr === 'object' && addr ? addr.port : opts.port;
     server.url = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
     server.port = port;
     await server.seedKubernetesService(serviceCidr);
-    writeKubeconfig(server.kubeconfigPath, { server: server.url, caPem: pki.caCertPem, token: pki.adminToken, contextName: opts.clusterName ?? 'skiff' });
+    writeKubeconfig(server.kubeconfigPath, { server: server.url, caPem: pki.caCertPem, token: pki.adminToken, clientCert: pki.adminCert, contextName: opts.clusterName ?? 'skiff' });
     return server;
   }
 
@@ -120,34 +130,19 @@ export class ApiServer {
   static async inProcess(opts: InProcessApiServerOptions): Promise<ApiServer> {
     // Nothing is served over TLS, so there are no certificates; the keys are throwaway.
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    const pki: Pki = { caCertPem: '', servingCertPem: '', servingKeyPem: '', adminToken: randomBytes(32).toString('hex'), saPrivateKey: privateKey, saPublicKey: publicKey };
+    const none = { certPem: '', keyPem: '' };
+    const pki: Pki = {
+      caCertPem: '', caKeyPem: '', servingCertPem: '', servingKeyPem: '', adminToken: randomBytes(32).toString('hex'),
+      saPrivateKey: privateKey, saPublicKey: publicKey, adminCert: none, kubeletClientCert: none,
+    };
     const server = new ApiServer({ ...opts, dataDir: '', port: 0 }, opts.store, pki);
     await server.cache.start();
     await server.seed();
     return server;
   }
 
-  private async authenticate(req: ApiRequest): Promise<UserInfo | undefined> {
-    const auth = req.headers['authorization'];
-    if (!auth?.startsWith('Bearer ')) return undefined;
-    const raw = auth.slice(7).trim();
-    const token = Buffer.from(raw);
-    const admin = Buffer.from(this.pki.adminToken);
-    if (token.length === admin.length && timingSafeEqual(token, admin)) return ADMIN_USER;
-    if (raw.split('.').length !== 3) return undefined;
-    // A service-account JWT: valid signature and time, and still bound to live objects.
-    const sa = await verifyServiceAccountToken(this.pki, raw);
-    if (!sa) return undefined;
-    const [, , ns, name] = sa.username.split(':');
-    const saObj = this.cache.get(this.registry.byKind('', 'ServiceAccount')!, ns, name);
-    if (!saObj || saObj.obj.metadata?.uid !== sa.uid) return undefined;
-    const podName = sa.extra['authentication.kubernetes.io/pod-name']?.[0];
-    const podUid = sa.extra['authentication.kubernetes.io/pod-uid']?.[0];
-    if (podName) {
-      const pod = this.cache.get(this.registry.byKind('', 'Pod')!, ns, podName);
-      if (!pod || pod.obj.metadata?.uid !== podUid || pod.obj.metadata?.deletionTimestamp) return undefined;
-    }
-    return { name: sa.username, uid: sa.uid, groups: [...sa.groups, 'system:authenticated'] };
+  private authenticate(req: ApiRequest): Promise<UserInfo | undefined> {
+    return this.authenticator.authenticate(req);
   }
 
   /** TokenRequest (serviceaccounts/NAME/token): a signed, expiring token, optionally bound to a pod. */
@@ -243,7 +238,7 @@ export class ApiServer {
    */
   async advertise(ip: string): Promise<void> {
     if (!this.extraListeners.length) {
-      this.extraListeners.push(await listen(this.handler, { host: ip, port: this.port, tls: { cert: this.pki.servingCertPem, key: this.pki.servingKeyPem } }));
+      this.extraListeners.push(await listen(this.handler, { host: ip, port: this.port, tls: this.tlsOptions() }));
     }
     const ctx = { user: ADMIN_USER };
     const labels = { 'kubernetes.io/service-name': 'kubernetes', 'endpointslice.kubernetes.io/managed-by': 'skiff-apiserver' };

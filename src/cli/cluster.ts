@@ -174,7 +174,7 @@ export function registerClusterCommands(program: Command): void {
       if (flags.dataDir === DEFAULT_DATA_DIR) {
         const home = join(homedir(), '.kube', 'config');
         const { mergeIntoUserKubeconfig } = await import('../apiserver/kubeconfig.js');
-        mergeIntoUserKubeconfig(home, { server: cp.server.url, caPem: cp.server.pki.caCertPem, token: cp.server.pki.adminToken, contextName: flags.name });
+        mergeIntoUserKubeconfig(home, { server: cp.server.url, caPem: cp.server.pki.caCertPem, token: cp.server.pki.adminToken, clientCert: cp.server.pki.adminCert, contextName: flags.name });
         console.log(`skiff: merged context "${flags.name}" into ${home}`);
       }
       const prefix = flags.namePrefix ?? flags.name;

@@ -200,6 +200,9 @@ export interface HttpTransportOptions {
   server: string;
   caPem?: string;
   token?: string;
+  /** Client certificate and key (PEM) presented in the TLS handshake. */
+  certPem?: string;
+  keyPem?: string;
   /** Skip TLS verification (tests only). */
   insecure?: boolean;
 }
@@ -217,8 +220,16 @@ export function loadKubeconfig(path: string): HttpTransportOptions {
     server: cluster.server,
     caPem: cluster['certificate-authority-data'] ? Buffer.from(cluster['certificate-authority-data'], 'base64').toString() : cluster['certificate-authority'] ? readFileSync(cluster['certificate-authority'], 'utf8') : undefined,
     token: user.token ?? (user.tokenFile ? readFileSync(user.tokenFile, 'utf8').trim() : undefined),
+    certPem: pemField(user, 'client-certificate'),
+    keyPem: pemField(user, 'client-key'),
     insecure: !!cluster['insecure-skip-tls-verify'],
   };
+}
+
+/** A kubeconfig's `<name>-data` (base64) or `<name>` (a file path) entry. */
+function pemField(entry: Record<string, any>, name: string): string | undefined {
+  if (entry[`${name}-data`]) return Buffer.from(entry[`${name}-data`], 'base64').toString();
+  return entry[name] ? readFileSync(entry[name], 'utf8') : undefined;
 }
 
 export class HttpTransport implements Transport {
@@ -228,7 +239,7 @@ export class HttpTransport implements Transport {
   constructor(private readonly opts: HttpTransportOptions) {
     this.base = new URL(opts.server);
     this.agent = this.base.protocol === 'https:'
-      ? new https.Agent({ keepAlive: true, maxSockets: 64, ca: opts.caPem, rejectUnauthorized: !opts.insecure })
+      ? new https.Agent({ keepAlive: true, maxSockets: 64, ca: opts.caPem, cert: opts.certPem, key: opts.keyPem, rejectUnauthorized: !opts.insecure })
       : new http.Agent({ keepAlive: true, maxSockets: 64 });
   }
 
