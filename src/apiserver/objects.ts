@@ -35,6 +35,8 @@ export interface UserInfo {
 
 export interface WriteContext {
   user: UserInfo;
+  /** Set for admission: the subresource written ('status', 'binding', …; '' or absent for the object). */
+  subresource?: string;
   dryRun?: boolean;
   fieldManager?: string;
 }
@@ -235,7 +237,7 @@ export class ObjectStorage {
       def.strategy.defaults?.(obj);
       if (main) def.strategy.prepareForUpdate?.(obj, old);
       if (main || subresource === 'status') {
-        for (const a of this.admission) await a('UPDATE', def, obj, old, ctx);
+        for (const a of this.admission) await a('UPDATE', def, obj, old, { ...ctx, subresource });
       }
       if (main) this.validate(def, obj, old);
       else {

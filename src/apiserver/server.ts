@@ -19,7 +19,9 @@ import { ApiHandler } from './handler.js';
 import { listen } from './http.js';
 import { ensurePki, signServiceAccountToken, type Pki } from './pki.js';
 import { Authenticator } from './authn/authenticator.js';
+import { TokenApi } from './authn/token-api.js';
 import { serviceAccountAdmission } from './admission/service-account.js';
+import { nodeRestrictionAdmission } from './admission/node-restriction.js';
 import { badRequest, fieldErrors, invalid, notFound } from '../api/errors.js';
 import type { KObject } from '../api/registry.js';
 import { rfc3339 } from '../api/meta.js';
@@ -65,6 +67,7 @@ export class ApiServer {
   port = 0;
   private readonly extraListeners: http.Server[] = [];
   readonly authenticator: Authenticator;
+  readonly tokens: TokenApi;
 
   private constructor(
     readonly opts: ApiServerOptions,
@@ -79,7 +82,9 @@ export class ApiServer {
     this.storage.addAdmission(priorityAdmission(this.cache, this.registry));
     this.storage.addAdmission(defaultTolerationsAdmission());
     this.storage.addAdmission(serviceAccountAdmission({ cache: this.cache, registry: this.registry, requireServiceAccount: opts.requireServiceAccount ?? false }));
+    this.storage.addAdmission(nodeRestrictionAdmission({ cache: this.cache, registry: this.registry }));
     this.authenticator = new Authenticator({ pki, cache: this.cache, registry: this.registry, adminUser: ADMIN_USER, now: opts.clock ? () => opts.clock!.now() : undefined });
+    this.tokens = new TokenApi({ pki, cache: this.cache, registry: this.registry, authenticator: this.authenticator, now: opts.clock ? () => opts.clock!.now() : undefined });
     const host = opts.host ?? '127.0.0.1';
     this.handler = new ApiHandler({
       registry: this.registry,
@@ -88,8 +93,9 @@ export class ApiServer {
       serverAddress: `${host}:${opts.port}`,
       clock: opts.clock,
       bookmarkIntervalMs: opts.bookmarkIntervalMs,
-      nodeProxy: new NodeProxy(this.storage, this.registry, pki.adminToken),
-      issueToken: (ns, name, req) => this.issueToken(ns, name, req),
+      nodeProxy: new NodeProxy(this.storage, this.registry, { caPem: pki.caCertPem, certPem: pki.kubeletClientCert.certPem, keyPem: pki.kubeletClientCert.keyPem }),
+      issueToken: (ns, name, req, user) => this.tokens.issue(ns, name, req, user),
+      reviews: new Map([['authentication.k8s.io/tokenreviews', (body) => this.tokens.review(body)]]),
     });
     this.kubeconfigPath = join(opts.dataDir, 'kubeconfig');
   }
@@ -143,44 +149,6 @@ export class ApiServer {
 
   private authenticate(req: ApiRequest): Promise<UserInfo | undefined> {
     return this.authenticator.authenticate(req);
-  }
-
-  /** TokenRequest (serviceaccounts/NAME/token): a signed, expiring token, optionally bound to a pod. */
-  private async issueToken(namespace: string, name: string, req: KObject): Promise<KObject> {
-    const sa = this.cache.get(this.registry.byKind('', 'ServiceAccount')!, namespace, name);
-    if (!sa) throw notFound({ group: '', resource: 'serviceaccounts' }, name);
-    const spec = (req.spec ?? {}) as { audiences?: string[]; expirationSeconds?: number; boundObjectRef?: { kind?: string; name?: string; uid?: string } };
-    const exp = spec.expirationSeconds ?? 3600;
-    if (!Number.isInteger(exp) || exp < 600) {
-      throw invalid('authentication.k8s.io', 'TokenRequest', name, [fieldErrors.invalid('spec.expirationSeconds', exp, 'may not specify a duration less than 10 minutes')]);
-    }
-    let podName: string | undefined;
-    let podUid: string | undefined;
-    const bound = spec.boundObjectRef;
-    if (bound) {
-      if (bound.kind !== 'Pod') throw badRequest(`cannot bind a token to a ${bound.kind}; only Pod is supported`);
-      const pod = this.cache.get(this.registry.byKind('', 'Pod')!, namespace, bound.name ?? '');
-      if (!pod || (bound.uid && pod.obj.metadata?.uid !== bound.uid)) throw notFound({ group: '', resource: 'pods' }, bound.name ?? '');
-      podName = pod.name;
-      podUid = pod.obj.metadata?.uid;
-    }
-    const now = Date.now();
-    const token = await signServiceAccountToken(this.pki, {
-      namespace,
-      serviceAccountName: name,
-      serviceAccountUid: sa.obj.metadata!.uid!,
-      podName,
-      podUid,
-      audiences: spec.audiences?.length ? spec.audiences : undefined,
-      expirationSeconds: exp,
-    }, new Date(now));
-    return {
-      kind: 'TokenRequest',
-      apiVersion: 'authentication.k8s.io/v1',
-      metadata: { name, namespace, creationTimestamp: rfc3339(now) },
-      spec: { ...spec, expirationSeconds: exp },
-      status: { token, expirationTimestamp: rfc3339(now + exp * 1000) },
-    };
   }
 
   /** Creates what every cluster starts with, if missing. */

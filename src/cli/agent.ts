@@ -5,6 +5,8 @@
 import { DEFAULT_DATA_DIR } from './defaults.js';
 import type { Command } from 'commander';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { DAY_MS, ensureSelfSignedServingCert } from '../client/cert.js';
 import { clientFromKubeconfig, loadKubeconfig } from '../client/rest.js';
 import { startNodeStack } from '../agent/node-stack.js';
 import { readIdentity, resetNode } from '../agent/reset.js';
@@ -22,7 +24,6 @@ interface AgentFlags {
   clusterDomain: string;
   address: string;
   port: string;
-  authToken?: string;
   reservedCpu?: string;
   reservedMemory?: string;
 }
@@ -43,13 +44,11 @@ export function registerAgentCommands(program: Command): void {
     .option('--cluster-domain <domain>', 'cluster domain', 'cluster.local')
     .option('--address <ip>', 'address of the agent HTTPS server (logs/exec/port-forward); also the node InternalIP', '127.0.0.1')
     .option('--port <port>', 'port of the agent HTTPS server (0 = any free port)', '10250')
-    .option('--auth-token <token>', "bearer token the API server must present (default: the kubeconfig's token)")
     .option('--reserved-cpu <q>', 'CPU kept for the system (e.g. 500m)')
     .option('--reserved-memory <q>', 'memory kept for the system (e.g. 512Mi)')
     .action(async (f: AgentFlags) => {
       const kc = loadKubeconfig(f.kubeconfig);
-      const token = f.authToken ?? process.env.SKIFF_AGENT_TOKEN ?? kc.token;
-      if (!token) throw new Error('no token for the agent server: pass --auth-token or use a kubeconfig with a bearer token');
+      if (!kc.caPem) throw new Error(`${f.kubeconfig}: no certificate-authority data to verify the API server with`);
       console.error(`skiff agent: joining ${kc.server} as node ${f.name} (data dir ${f.dataDir}, pods ${f.podCidr})`);
       const node = await startNodeStack({
         client: clientFromKubeconfig(f.kubeconfig),
@@ -64,7 +63,7 @@ export function registerAgentCommands(program: Command): void {
         clusterDomain: f.clusterDomain,
         serveHost: f.address,
         servePort: Number(f.port),
-        authToken: token,
+        tls: { clientCaPem: kc.caPem, serving: await ensureSelfSignedServingCert(join(f.dataDir, 'agent-pki'), { name: 'agent', commonName: `system:node:${f.name}`, hosts: [f.name, f.address], lifetimeMs: 365 * DAY_MS }) },
         reserved: { cpu: f.reservedCpu, memory: f.reservedMemory },
       });
       console.error(`skiff agent: node ${f.name} registered; serving logs/exec/port-forward on ${node.agent.server.url}`);

@@ -5,9 +5,10 @@ import { appsResources } from './apps.js';
 import { batchResources } from './batch.js';
 import { autoscalingResources } from './autoscaling.js';
 import { miscResources } from './misc.js';
+import { authenticationResources } from './authentication.js';
 
 export function defaultRegistry(): Registry {
   const r = new Registry();
-  for (const def of [...coreResources, ...appsResources, ...batchResources, ...autoscalingResources, ...miscResources]) r.add(def);
+  for (const def of [...coreResources, ...appsResources, ...batchResources, ...autoscalingResources, ...miscResources, ...authenticationResources]) r.add(def);
   return r;
 }

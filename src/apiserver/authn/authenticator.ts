@@ -10,7 +10,7 @@ import { subjectIdentity } from '../../client/cert.js';
 import type { UserInfo } from '../objects.js';
 import type { ApiRequest } from '../request.js';
 import type { WatchCache } from '../watch-cache.js';
-import { verifyServiceAccountToken, type Pki } from '../pki.js';
+import { SERVICE_ACCOUNT_ISSUER, verifyLegacyServiceAccountToken, verifyServiceAccountToken, type Pki } from '../pki.js';
 import { bootstrapTokenUser } from './bootstrap-token.js';
 
 /** The extended key usage a client certificate must allow (id-kp-clientAuth). */
@@ -52,8 +52,12 @@ export class Authenticator {
     return this.authenticateToken(auth.slice(7).trim());
   }
 
-  /** A bearer token's user (also what TokenReview answers), or undefined. */
-  async authenticateToken(raw: string, audiences?: string[]): Promise<UserInfo | undefined> {
+  /**
+   * A bearer token's user (also what TokenReview answers), or undefined. A service-account
+   * token must be meant for one of `audiences` (default: this API server, as upstream's
+   * `--api-audiences`), so a token minted for another service is no API credential.
+   */
+  async authenticateToken(raw: string, audiences: string[] = [SERVICE_ACCOUNT_ISSUER]): Promise<UserInfo | undefined> {
     const token = Buffer.from(raw);
     const admin = Buffer.from(this.o.pki.adminToken);
     if (token.length === admin.length && timingSafeEqual(token, admin)) return this.o.adminUser;
@@ -62,7 +66,7 @@ export class Authenticator {
     if (raw.split('.').length !== 3) return undefined;
     // A service-account JWT: valid signature and time, and still bound to live objects.
     const sa = await verifyServiceAccountToken(this.o.pki, raw, new Date(this.now()), audiences);
-    if (!sa) return undefined;
+    if (!sa) return this.legacyToken(raw);
     const [, , ns, name] = sa.username.split(':');
     const saObj = this.o.cache.get(this.o.registry.byKind('', 'ServiceAccount')!, ns, name);
     if (!saObj || saObj.obj.metadata?.uid !== sa.uid) return undefined;
@@ -73,6 +77,22 @@ export class Authenticator {
       if (!pod || pod.obj.metadata?.uid !== podUid || pod.obj.metadata?.deletionTimestamp) return undefined;
     }
     return { name: sa.username, uid: sa.uid, groups: withAuthenticated(sa.groups), extra: sa.extra };
+  }
+
+  /** A Secret-based token: valid while its Secret still holds it and its ServiceAccount (same uid) exists. */
+  private async legacyToken(raw: string): Promise<UserInfo | undefined> {
+    const c = await verifyLegacyServiceAccountToken(this.o.pki, raw);
+    if (!c) return undefined;
+    const { cache, registry } = this.o;
+    const secret = cache.get(registry.byKind('', 'Secret')!, c.namespace, c.secretName)?.obj as { data?: Record<string, string>; metadata?: { deletionTimestamp?: string } } | undefined;
+    if (!secret || secret.metadata?.deletionTimestamp || Buffer.from(secret.data?.token ?? '', 'base64').toString() !== raw) return undefined;
+    const sa = cache.get(registry.byKind('', 'ServiceAccount')!, c.namespace, c.serviceAccountName);
+    if (!sa || sa.obj.metadata?.uid !== c.serviceAccountUid || sa.obj.metadata?.deletionTimestamp) return undefined;
+    return {
+      name: `system:serviceaccount:${c.namespace}:${c.serviceAccountName}`,
+      uid: c.serviceAccountUid,
+      groups: ['system:serviceaccounts', `system:serviceaccounts:${c.namespace}`, AUTHENTICATED_GROUP],
+    };
   }
 
   private now(): number {
