@@ -58,6 +58,8 @@ export interface AgentOptions {
   serveHost: string;
   /** 0 = pick a free port. */
   servePort: number;
+  /** The node's InternalIP, what other nodes and the API server reach it at (default: serveHost, or the host's first IPv4 when that is a wildcard). */
+  nodeIP?: string;
   /** The agent server's TLS: the cluster CA (for the API server's client certificate) and its serving certificate. */
   tls: AgentTls;
   reserved?: { cpu?: string; memory?: string };
@@ -200,7 +202,7 @@ export class Agent {
       writeIdentity(o.dataDir, { namePrefix: prefix, bridge: names.bridge, network: names.network, podCidr: o.podCidr, nodeName: o.nodeName });
     }
     const images = ImageStore.open(o.dataDir);
-    const hostIP = o.serveHost === '0.0.0.0' || o.serveHost === '::' ? hostIPv4() : o.serveHost;
+    const hostIP = o.nodeIP ?? (o.serveHost === '0.0.0.0' || o.serveHost === '::' ? hostIPv4() : o.serveHost);
     let agent: Agent | undefined;
     const backend: StreamBackend = {
       runtime,

@@ -182,6 +182,7 @@ export class ApiHandler {
     switch (subresource) {
       case '':
       case 'status':
+      case 'approval':
         if (m === 'GET') return getObject(this.crud, req, rp);
         if (m === 'PUT') return updateObject(this.crud, req, rp, ctx);
         if (m === 'PATCH') return patchObject(this.crud, req, rp, ctx);

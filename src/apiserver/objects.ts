@@ -296,6 +296,13 @@ export class ObjectStorage {
       if (obj.metadata!.labels === undefined) delete obj.metadata!.labels;
       if (obj.metadata!.annotations === undefined) delete obj.metadata!.annotations;
       obj.metadata!.resourceVersion = pmd.resourceVersion;
+    } else if (subresource === 'approval') {
+      // CertificateSigningRequest approval: only the conditions change (Approved, Denied).
+      obj = clone(old);
+      const conditions = (proposed.status as { conditions?: unknown } | undefined)?.conditions;
+      obj.status = { ...((old.status as object | undefined) ?? {}), conditions };
+      if (conditions === undefined) delete (obj.status as { conditions?: unknown }).conditions;
+      obj.metadata!.resourceVersion = proposed.metadata?.resourceVersion;
     } else if (subresource === 'finalize') {
       obj = clone(old);
       obj.spec = { ...(old.spec as object), finalizers: (proposed.spec as { finalizers?: string[] } | undefined)?.finalizers ?? [] };

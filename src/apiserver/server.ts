@@ -20,8 +20,11 @@ import { listen } from './http.js';
 import { ensurePki, signServiceAccountToken, type Pki } from './pki.js';
 import { Authenticator } from './authn/authenticator.js';
 import { TokenApi } from './authn/token-api.js';
+import { ensureNodeToken } from './node-token.js';
+import { NodeAuthorizer } from './authz/node.js';
 import { serviceAccountAdmission } from './admission/service-account.js';
 import { nodeRestrictionAdmission } from './admission/node-restriction.js';
+import { csrAdmission } from './admission/csr.js';
 import { badRequest, fieldErrors, invalid, notFound } from '../api/errors.js';
 import type { KObject } from '../api/registry.js';
 import { rfc3339 } from '../api/meta.js';
@@ -68,6 +71,8 @@ export class ApiServer {
   private readonly extraListeners: http.Server[] = [];
   readonly authenticator: Authenticator;
   readonly tokens: TokenApi;
+  /** The Node authorizer over this server's watch cache: first in the authorization chain (Node, RBAC). */
+  readonly nodeAuthorizer: NodeAuthorizer;
 
   private constructor(
     readonly opts: ApiServerOptions,
@@ -83,7 +88,9 @@ export class ApiServer {
     this.storage.addAdmission(defaultTolerationsAdmission());
     this.storage.addAdmission(serviceAccountAdmission({ cache: this.cache, registry: this.registry, requireServiceAccount: opts.requireServiceAccount ?? false }));
     this.storage.addAdmission(nodeRestrictionAdmission({ cache: this.cache, registry: this.registry }));
+    this.storage.addAdmission(csrAdmission());
     this.authenticator = new Authenticator({ pki, cache: this.cache, registry: this.registry, adminUser: ADMIN_USER, now: opts.clock ? () => opts.clock!.now() : undefined });
+    this.nodeAuthorizer = new NodeAuthorizer({ cache: this.cache, registry: this.registry });
     this.tokens = new TokenApi({ pki, cache: this.cache, registry: this.registry, authenticator: this.authenticator, now: opts.clock ? () => opts.clock!.now() : undefined });
     const host = opts.host ?? '127.0.0.1';
     this.handler = new ApiHandler({
@@ -100,9 +107,12 @@ export class ApiServer {
     this.kubeconfigPath = join(opts.dataDir, 'kubeconfig');
   }
 
-  /** The serving certificate, and client certificates verified against the cluster CA. */
+  /**
+   * The serving certificate followed by the CA (so a joining agent can pin the CA by its hash
+   * from the handshake), and client certificates verified against the cluster CA.
+   */
   private tlsOptions(): { cert: string; key: string; clientCa: string } {
-    return { cert: this.pki.servingCertPem, key: this.pki.servingKeyPem, clientCa: this.pki.caCertPem };
+    return { cert: this.pki.servingCertPem + this.pki.caCertPem, key: this.pki.servingKeyPem, clientCa: this.pki.caCertPem };
   }
 
   /** Opens the store, loads the cache, seeds defaults and starts serving HTTPS. */
@@ -125,6 +135,7 @@ export class ApiServer {
     server.url = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
     server.port = port;
     await server.seedKubernetesService(serviceCidr);
+    await ensureNodeToken(server, ADMIN_USER);
     writeKubeconfig(server.kubeconfigPath, { server: server.url, caPem: pki.caCertPem, token: pki.adminToken, clientCert: pki.adminCert, contextName: opts.clusterName ?? 'skiff' });
     return server;
   }

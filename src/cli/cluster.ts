@@ -118,6 +118,7 @@ export async function startControlPlane(flags: ClusterFlags): Promise<ControlPla
       options: {
         nodeMonitorGracePeriodSeconds: Number(flags.nodeMonitorGracePeriod), rootCaPem: server.pki.caCertPem, loadBalancerPool: flags.lbPool,
         legacyTokenSigner: (c) => signLegacyServiceAccountToken(server.pki, c),
+        signingCa: { certPem: server.pki.caCertPem, keyPem: server.pki.caKeyPem },
       },
       leaderElection: flags.leaderElect ? { identity } : false,
       log: (m) => console.error(`skiff: controllers: ${m}`),

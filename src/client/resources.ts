@@ -28,6 +28,7 @@ export const JOBS = grp('batch', 'v1', 'jobs', 'Job');
 export const CRONJOBS = grp('batch', 'v1', 'cronjobs', 'CronJob');
 export const HORIZONTAL_POD_AUTOSCALERS = grp('autoscaling', 'v2', 'horizontalpodautoscalers', 'HorizontalPodAutoscaler');
 export const ENDPOINT_SLICES = grp('discovery.k8s.io', 'v1', 'endpointslices', 'EndpointSlice');
+export const CERTIFICATE_SIGNING_REQUESTS = grp('certificates.k8s.io', 'v1', 'certificatesigningrequests', 'CertificateSigningRequest', false);
 export const INGRESSES = grp('networking.k8s.io', 'v1', 'ingresses', 'Ingress');
 export const NETWORK_POLICIES = grp('networking.k8s.io', 'v1', 'networkpolicies', 'NetworkPolicy');
 export const POD_DISRUPTION_BUDGETS = grp('policy', 'v1', 'poddisruptionbudgets', 'PodDisruptionBudget');

@@ -233,14 +233,29 @@ function pemField(entry: Record<string, any>, name: string): string | undefined 
 }
 
 export class HttpTransport implements Transport {
-  private readonly agent: http.Agent;
+  private agent: http.Agent;
   private readonly base: URL;
 
   constructor(private readonly opts: HttpTransportOptions) {
     this.base = new URL(opts.server);
-    this.agent = this.base.protocol === 'https:'
-      ? new https.Agent({ keepAlive: true, maxSockets: 64, ca: opts.caPem, cert: opts.certPem, key: opts.keyPem, rejectUnauthorized: !opts.insecure })
+    this.agent = this.newAgent();
+  }
+
+  private newAgent(): http.Agent {
+    const o = this.opts;
+    return this.base.protocol === 'https:'
+      ? new https.Agent({ keepAlive: true, maxSockets: 64, ca: o.caPem, cert: o.certPem, key: o.keyPem, rejectUnauthorized: !o.insecure })
       : new http.Agent({ keepAlive: true, maxSockets: 64 });
+  }
+
+  /** Presents a renewed client certificate from the next connection on (open watches keep theirs). */
+  setClientCert(certPem: string, keyPem: string): void {
+    this.opts.certPem = certPem;
+    this.opts.keyPem = keyPem;
+    const old = this.agent;
+    this.agent = this.newAgent();
+    // Idle sockets still carry the old certificate; busy ones (watches) end on their own.
+    for (const list of Object.values(old.freeSockets)) for (const s of list ?? []) s.destroy();
   }
 
   private send(req: TransportRequest): http.ClientRequest {

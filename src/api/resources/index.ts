@@ -6,9 +6,10 @@ import { batchResources } from './batch.js';
 import { autoscalingResources } from './autoscaling.js';
 import { miscResources } from './misc.js';
 import { authenticationResources } from './authentication.js';
+import { certificatesResources } from './certificates.js';
 
 export function defaultRegistry(): Registry {
   const r = new Registry();
-  for (const def of [...coreResources, ...appsResources, ...batchResources, ...autoscalingResources, ...miscResources, ...authenticationResources]) r.add(def);
+  for (const def of [...coreResources, ...appsResources, ...batchResources, ...autoscalingResources, ...miscResources, ...authenticationResources, ...certificatesResources]) r.add(def);
   return r;
 }

@@ -61,7 +61,10 @@ test('a bootstrap token authenticates as system:bootstrap:<id> until its Secret 
   await server.storage.create(secretDef, 'kube-system', bootstrapTokenSecret(token, 'test') as never, { user: ADMIN_USER });
   assert.deepEqual(await server.authenticator.authenticateToken(token), { name: 'system:bootstrap:abcdef', groups: ['system:bootstrappers', 'system:authenticated'] });
   assert.equal(await server.authenticator.authenticateToken('abcdef.0123456789abcdee'), undefined, 'wrong secret');
-  assert.equal(await get({ token }), 200);
+  // A bootstrap token only asks for certificates (upstream's system:node-bootstrapper role).
+  assert.equal(await get({ token }, '/apis/certificates.k8s.io/v1/certificatesigningrequests'), 200);
+  assert.equal(await get({ token }), 403);
+  assert.equal(await get({ token }, '/api/v1/namespaces/kube-system/secrets'), 403);
   await server.storage.update(secretDef, 'kube-system', 'bootstrap-token-abcdef', (cur) => ({ ...cur, data: { ...(cur.data as object), expiration: Buffer.from('2020-01-01T00:00:00Z').toString('base64') } }), { user: ADMIN_USER });
   assert.equal(await server.authenticator.authenticateToken(token), undefined, 'expired');
 });

@@ -11,12 +11,26 @@ import type { UserInfo } from '../objects.js';
 import type { ApiRequest } from '../request.js';
 import type { WatchCache } from '../watch-cache.js';
 import { SERVICE_ACCOUNT_ISSUER, verifyLegacyServiceAccountToken, verifyServiceAccountToken, type Pki } from '../pki.js';
-import { bootstrapTokenUser } from './bootstrap-token.js';
+import { bootstrapTokenUser, BOOTSTRAPPERS_GROUP } from './bootstrap-token.js';
+import { StatusError } from '../../api/errors.js';
 
 /** The extended key usage a client certificate must allow (id-kp-clientAuth). */
 export const CLIENT_AUTH_OID = '1.3.6.1.5.5.7.3.2';
 
 export const AUTHENTICATED_GROUP = 'system:authenticated';
+
+const CSR_PATH = '/apis/certificates.k8s.io/v1/certificatesigningrequests';
+
+/**
+ * What a bootstrap token may do (upstream's system:node-bootstrapper role): discovery, and
+ * create/get/list/watch CertificateSigningRequests. Enforced here until RBAC carries the role.
+ */
+export function bootstrapMayCall(method: string, path: string): boolean {
+  const p = path.replace(/\/$/, '');
+  if (['/api', '/apis', '/version', '/apis/certificates.k8s.io', '/apis/certificates.k8s.io/v1'].includes(p)) return method === 'GET';
+  if (p === CSR_PATH) return method === 'GET' || method === 'POST';
+  return p.startsWith(CSR_PATH + '/') && !p.slice(CSR_PATH.length + 1).includes('/') && method === 'GET';
+}
 
 /** The user of a verified client certificate: CN the name, O the groups; undefined without CN or clientAuth usage. */
 export function x509User(cert: NonNullable<ApiRequest['clientCertificate']>): UserInfo | undefined {
@@ -49,7 +63,11 @@ export class Authenticator {
     }
     const auth = req.headers['authorization'];
     if (!auth?.startsWith('Bearer ')) return undefined;
-    return this.authenticateToken(auth.slice(7).trim());
+    const user = await this.authenticateToken(auth.slice(7).trim());
+    if (user?.groups.includes(BOOTSTRAPPERS_GROUP) && !bootstrapMayCall(req.method, req.path)) {
+      throw new StatusError(403, 'Forbidden', `forbidden: User "${user.name}" cannot ${req.method.toLowerCase()} path "${req.path}": a bootstrap token may only create and read CertificateSigningRequests`);
+    }
+    return user;
   }
 
   /**
