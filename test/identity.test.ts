@@ -8,7 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -171,6 +171,7 @@ describe('joining with the node token', { ...rootOnly, timeout: 240_000 }, () =>
 
   test('an agent given only --server and --token-file obtains its certificates by CSR, registers and goes Ready; the API server reaches it', async () => {
     agentDir = mkdtempSync(join(tmpdir(), 'skiff-join-'));
+    chmodSync(agentDir, 0o755); // as a data dir made by hand would be; the agent tightens it
     agent = spawn(process.execPath, [
       '--enable-source-maps', SKIFF_MAIN, 'agent', '--server', c.url, '--token-file', join(c.dataDir, 'node-token'),
       '--name', id.nodeName, '--data-dir', agentDir, '--name-prefix', id.name, '--bridge', `${id.name.slice(0, 13)}0`, '--pod-cidr', id.podCidr,
@@ -191,6 +192,7 @@ describe('joining with the node token', { ...rootOnly, timeout: 240_000 }, () =>
     // The agent keeps its own certificates, not the token.
     for (const f of ['ca.crt', 'node-client.crt', 'node-serving.crt']) assert.ok(existsSync(join(agentDir, 'agent-pki', f)), f);
     assert.equal(statSync(join(agentDir, 'agent-pki', 'node-client.key')).mode & 0o777, 0o600);
+    assert.equal(statSync(agentDir).mode & 0o777, 0o700);
     // The API server verifies the agent's serving certificate and presents its own: a scrape succeeds.
     await eventually(() => c.kubectl(['get', '--raw', `/apis/metrics.k8s.io/v1beta1/nodes/${id.nodeName}`]).code === 0, 30_000, 'node metrics through the verified agent connection');
   });

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { HttpTransport, loadKubeconfig, RestClient } from '../client/rest.js';
-import { readFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
 import { bootstrapNode, CertificateRenewer } from '../agent/bootstrap.js';
 import { startNodeStack } from '../agent/node-stack.js';
 import { readIdentity, resetNode } from '../agent/reset.js';
@@ -62,6 +62,9 @@ export function registerAgentCommands(program: Command): void {
       if (!servers.length) throw new Error('skiff agent: give --server URL with --token/--token-file (or --kubeconfig)');
       if (!token && !kc) throw new Error('skiff agent: give --token or --token-file (the server writes DATA_DIR/node-token), or --kubeconfig');
       const nodeIp = f.nodeIp ?? f.address;
+      // Pod volumes (Secrets among them) and the node's keys live here: owner only.
+      mkdirSync(f.dataDir, { recursive: true, mode: 0o700 });
+      chmodSync(f.dataDir, 0o700);
       const log = (m: string) => console.error(`skiff agent: ${m}`);
       const bootstrap = { servers, nodeName: f.name, addresses: [nodeIp], dir: join(f.dataDir, 'agent-pki'), joinToken: token, kubeconfig: kc, log };
       const creds = await bootstrapNode(bootstrap);
