@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ADMIN_USER, ApiServer } from '../server.js';
@@ -14,6 +14,8 @@ let server: ApiServer;
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'skiff-authn-'));
+  // An existing, world-readable data dir: the server tightens it.
+  mkdirSync(join(dir, 'data'), { mode: 0o755 });
   server = await ApiServer.start({ dataDir: join(dir, 'data'), port: 0, store: new MemoryStore() });
 });
 after(async () => {
