@@ -23,6 +23,8 @@ import { runSync } from '../util/exec.js';
 import { Agent } from './agent.js';
 import { resetNode } from './reset.js';
 import { canRunAsRoot, rootOnly } from '../../test/support/root.js';
+import { issueNodeServingCert } from '../apiserver/pki.js';
+import type { CertKeyPem } from '../client/cert.js';
 
 const suffix = randomBytes(3).toString('hex');
 const NODE = `node-${suffix}`;
@@ -33,12 +35,14 @@ let dir: string;
 let api: ApiServer;
 let client: Client;
 let agent: Agent;
-const token = randomBytes(16).toString('hex');
+let serving: CertKeyPem;
+/** What the API server presents to agents: verified against the cluster CA, CN kube-apiserver-kubelet-client. */
+const asApiServer = () => ({ ca: api.pki.caCertPem, cert: api.pki.kubeletClientCert.certPem, key: api.pki.kubeletClientCert.keyPem });
 
 function agentOpts() {
   return {
     client, nodeName: NODE, dataDir: join(dir, 'node'), podCidr, bridge, namePrefix: prefix, serveHost: '127.0.0.1', servePort: 0,
-    authToken: token, backoff: { initialMs: 1000, maxMs: 4000 }, imageBackoff: { initialMs: 1000, maxMs: 2000 }, relistMs: 300,
+    tls: { clientCaPem: api.pki.caCertPem, serving }, backoff: { initialMs: 1000, maxMs: 4000 }, imageBackoff: { initialMs: 1000, maxMs: 2000 }, relistMs: 300,
     clusterDns: '10.43.0.10', log: () => {},
   };
 }
@@ -48,6 +52,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'skiff-agent-e2e-'));
   api = await ApiServer.start({ dataDir: join(dir, 'api'), port: 0 });
   client = clientFromKubeconfig(api.kubeconfigPath);
+  serving = await issueNodeServingCert(api.pki, NODE, ['127.0.0.1']);
   const images = ImageStore.open(join(dir, 'node'));
   await writeBusyboxRootfs(join(dir, 'busybox.tar'));
   await images.importRootfs(join(dir, 'busybox.tar'), 'busybox', { Cmd: ['sh'] });
@@ -110,7 +115,7 @@ function httpGet(url: string): Promise<string> {
 
 function agentGet(path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    https.get({ host: '127.0.0.1', port: agent.port, path, rejectUnauthorized: false, headers: { Authorization: `Bearer ${token}` } }, (res) => {
+    https.get({ host: '127.0.0.1', port: agent.port, path, ...asApiServer() }, (res) => {
       let b = '';
       res.on('data', (d) => (b += d));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: b }));
@@ -128,7 +133,7 @@ test('node registers with capacity, nodeInfo, endpoint and a lease', rootOnly, a
   assert.equal(node.status.conditions.find((c) => c.type === 'Ready')?.status, 'True');
   const lease = await client.get<{ spec: { holderIdentity: string } }>(LEASES, 'kube-node-lease', NODE);
   assert.equal(lease.spec.holderIdentity, NODE);
-  const unauth = await new Promise<number>((resolve) => https.get({ host: '127.0.0.1', port: agent.port, path: '/healthz', rejectUnauthorized: false }, (r) => resolve(r.statusCode ?? 0)));
+  const unauth = await new Promise<number>((resolve) => https.get({ host: '127.0.0.1', port: agent.port, path: '/healthz', ca: api.pki.caCertPem }, (r) => resolve(r.statusCode ?? 0)));
   assert.equal(unauth, 401);
 });
 
@@ -287,7 +292,7 @@ test('pods: run, status, config, probes, restarts, OOM, images, streams, deletio
 });
 
 async function wsExec(path: string, protocol: string, stdin?: string, closeStdinV4 = false): Promise<{ stdout: string; stderr: string; status: string }> {
-  const ws = new WebSocket(`wss://127.0.0.1:${agent.port}${path}`, [protocol], { rejectUnauthorized: false, headers: { Authorization: `Bearer ${token}` } });
+  const ws = new WebSocket(`wss://127.0.0.1:${agent.port}${path}`, [protocol], asApiServer());
   const out = { stdout: '', stderr: '', status: '' };
   await new Promise<void>((resolve, reject) => {
     ws.on('open', () => {
@@ -313,7 +318,7 @@ async function wsExec(path: string, protocol: string, stdin?: string, closeStdin
 }
 
 async function wsPortForward(path: string, port: number): Promise<string> {
-  const ws = new WebSocket(`wss://127.0.0.1:${agent.port}${path}`, ['v4.channel.k8s.io'], { rejectUnauthorized: false, headers: { Authorization: `Bearer ${token}` } });
+  const ws = new WebSocket(`wss://127.0.0.1:${agent.port}${path}`, ['v4.channel.k8s.io'], asApiServer());
   let data = '';
   let seen = 0;
   await new Promise<void>((resolve, reject) => {
@@ -337,9 +342,9 @@ async function spdyPortForward(path: string, port: number): Promise<string> {
   const require = createRequire(import.meta.url);
   const transport = require('spdy-transport');
   const tls = await import('node:tls');
-  const sock = tls.connect({ host: '127.0.0.1', port: agent.port, rejectUnauthorized: false });
+  const sock = tls.connect({ host: '127.0.0.1', port: agent.port, ...asApiServer() });
   await new Promise((r) => sock.once('secureConnect', r));
-  sock.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: portforward.k8s.io\r\n\r\n`);
+  sock.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: portforward.k8s.io\r\n\r\n`);
   const head = await new Promise<string>((resolve) => {
     let b = '';
     const on = (d: Buffer) => {

@@ -35,7 +35,7 @@ import { NodeManager } from './node.js';
 import { sortInstances } from './pod-actions.js';
 import { PodWorker, removePodResources, type PodWorkerContext, type PullImage } from './pod-worker.js';
 import { ProbeManager } from './probes.js';
-import { AgentServer, type StreamBackend, type StreamTarget } from './server.js';
+import { AgentServer, type AgentTls, type StreamBackend, type StreamTarget } from './server.js';
 import { StatsCollector } from './stats.js';
 import { writeIdentity } from './reset.js';
 import { VolumeManager } from './volumes.js';
@@ -58,8 +58,10 @@ export interface AgentOptions {
   serveHost: string;
   /** 0 = pick a free port. */
   servePort: number;
-  /** Bearer token the API server presents when proxying to this agent. */
-  authToken: string;
+  /** The node's InternalIP, what other nodes and the API server reach it at (default: serveHost, or the host's first IPv4 when that is a wildcard). */
+  nodeIP?: string;
+  /** The agent server's TLS: the cluster CA (for the API server's client certificate) and its serving certificate. */
+  tls: AgentTls;
   reserved?: { cpu?: string; memory?: string };
   clock?: Clock;
   /** Plug-in registry puller; without it missing images report ErrImagePull with how to load them. */
@@ -205,7 +207,7 @@ export class Agent {
       writeIdentity(o.dataDir, { namePrefix: prefix, bridge: names.bridge, network: names.network, podCidr: o.podCidr, nodeName: o.nodeName });
     }
     const images = ImageStore.open(o.dataDir);
-    const hostIP = o.serveHost === '0.0.0.0' || o.serveHost === '::' ? hostIPv4() : o.serveHost;
+    const hostIP = o.nodeIP ?? (o.serveHost === '0.0.0.0' || o.serveHost === '::' ? hostIPv4() : o.serveHost);
     let agent: Agent | undefined;
     const backend: StreamBackend = {
       runtime,
@@ -214,7 +216,7 @@ export class Agent {
       statsSummary: () => agent!.stats.summary(agent!.informer.list()),
       log: (m) => o.log?.(m),
     };
-    const server = await AgentServer.start({ host: o.serveHost, port: o.servePort, pkiDir: join(o.dataDir, 'agent-pki'), authToken: o.authToken, backend });
+    const server = await AgentServer.start({ host: o.serveHost, port: o.servePort, tls: o.tls, backend });
     try {
       agent = new Agent(o, { runtime, cni, images, server, hostIP });
       await agent.node.start();

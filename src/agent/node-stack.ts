@@ -27,6 +27,11 @@ export interface NodeStackOptions extends Omit<AgentOptions, 'pullImage' | 'serv
   proxyTable: string;
   /** Run cluster DNS here and point kube-dns at it (one node per cluster does this). */
   runDns?: boolean;
+  /**
+   * The client of the service proxy and cluster DNS (a node-proxier identity, which reads every
+   * Service and EndpointSlice and publishes kube-dns); default `client`, the node's own.
+   */
+  proxyClient?: Client;
 }
 
 export interface NodeStack {
@@ -140,12 +145,13 @@ export async function startNodeStack(opts: NodeStackOptions): Promise<NodeStack>
   const dnsIp = nthAddress(opts.serviceCidr, 10);
   let dns: ClusterDns | undefined;
   const gw = ensureBridge(bridge, opts.podCidr);
+  const proxyClient = opts.proxyClient ?? opts.client;
   if (opts.runDns !== false) {
-    dns = new ClusterDns({ client: opts.client, listen: { host: gw, port: 53 }, clusterDomain: opts.clusterDomain, log });
+    dns = new ClusterDns({ client: proxyClient, listen: { host: gw, port: 53 }, clusterDomain: opts.clusterDomain, log });
     await dns.start();
-    await publishDns(opts.client, dnsIp, gw, 53);
+    await publishDns(proxyClient, dnsIp, gw, 53);
   }
-  const proxy = new ServiceProxy({ client: opts.client, tableName: opts.proxyTable, serviceCidr: opts.serviceCidr, masqueradeCidr: opts.podCidr, log });
+  const proxy = new ServiceProxy({ client: proxyClient, tableName: opts.proxyTable, serviceCidr: opts.serviceCidr, masqueradeCidr: opts.podCidr, log });
   await proxy.start();
   const images = ImageStore.open(opts.dataDir);
   const puller = registryPuller(opts.client, images, opts.dataDir, log);

@@ -1,7 +1,8 @@
 /**
  * pods/log through the API server's relay to a real agent server: the agent's refusals keep their
  * code and Status (kubectl prints `Error from server (BadRequest): …` and exits 1), a log streams
- * with 200, and the answers for pods without a usable node are upstream's.
+ * with 200, and the answers for pods without a usable node are upstream's. The relay verifies the
+ * agent's certificate and presents its own: an impostor endpoint gets no request and no credential.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,10 +16,16 @@ import { NodeProxy } from '../apiserver/node-proxy.js';
 import type { ApiResponse } from '../apiserver/request.js';
 import { ADMIN, memoryApi, type MemoryApi } from '../apiserver/testing/memory-api.js';
 import { noLogsMessage } from './agent.js';
-import { AgentServer, type StreamBackend } from './server.js';
+import { AGENT_CLIENT_USER, AgentServer, type StreamBackend } from './server.js';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { createClientCert, createSelfSignedCa, createServingCert, DAY_MS, type CertKeyPem } from '../client/cert.js';
 
-const TOKEN = 'agent-token';
 let dir: string;
+let ca: CertKeyPem;
+let impostor: https.Server;
+let impostorRequests = 0;
+const impostorAuth: string[] = [];
 let api: MemoryApi;
 let agent: AgentServer;
 let handler: ApiHandler;
@@ -39,9 +46,21 @@ before(async () => {
     statsSummary: async () => ({}),
     log: () => {},
   };
-  agent = await AgentServer.start({ host: '127.0.0.1', port: 0, pkiDir: join(dir, 'pki'), authToken: TOKEN, backend });
+  ca = await createSelfSignedCa('test-ca', DAY_MS);
+  const serving = await createServingCert({ commonName: 'system:node:n1', hosts: ['n1', '127.0.0.1'], lifetimeMs: DAY_MS, issuer: ca });
+  const client = await createClientCert({ commonName: AGENT_CLIENT_USER, organizations: ['system:masters'], lifetimeMs: DAY_MS, issuer: ca });
+  agent = await AgentServer.start({ host: '127.0.0.1', port: 0, tls: { clientCaPem: ca.certPem, serving }, backend });
+  // What an attacker runs: any TLS listener, advertised in a Node status they wrote.
+  const selfSigned = await createServingCert({ commonName: 'evil', hosts: ['127.0.0.1'], lifetimeMs: DAY_MS });
+  impostor = https.createServer({ cert: selfSigned.certPem, key: selfSigned.keyPem, requestCert: true, rejectUnauthorized: false }, (req, res) => {
+    impostorRequests++;
+    impostorAuth.push(String(req.headers.authorization ?? ''));
+    res.end('stolen');
+  });
+  await new Promise<void>((r) => impostor.listen(0, '127.0.0.1', r));
   api = await memoryApi();
-  handler = new ApiHandler({ registry: api.registry, storage: api.storage, authenticate: () => ADMIN, serverAddress: '127.0.0.1:6443', nodeProxy: new NodeProxy(api.storage, api.registry, TOKEN) });
+  const agentTls = { caPem: ca.certPem, certPem: client.certPem, keyPem: client.keyPem };
+  handler = new ApiHandler({ registry: api.registry, storage: api.storage, authenticate: () => ADMIN, serverAddress: '127.0.0.1:6443', nodeProxy: new NodeProxy(api.storage, api.registry, agentTls) });
   const node = (name: string, port: number) => ({
     metadata: { name },
     status: { addresses: [{ type: 'InternalIP', address: '127.0.0.1' }], daemonEndpoints: { kubeletEndpoint: { Port: port } } },
@@ -49,12 +68,14 @@ before(async () => {
   await api.storage.create(api.def('Node'), '', node('n1', agent.port), api.ctx);
   // A node whose agent is gone: nothing listens on port 1.
   await api.storage.create(api.def('Node'), '', node('dead', 1), api.ctx);
+  await api.storage.create(api.def('Node'), '', node('evil', (impostor.address() as AddressInfo).port), api.ctx);
   const pod = (name: string, nodeName?: string) => ({ metadata: { name, namespace: 'default' }, spec: { nodeName, containers: [{ name: 'c', image: 'busybox' }] } });
-  for (const p of [pod('waiting', 'n1'), pod('ok', 'n1'), pod('unbound'), pod('lost', 'gone'), pod('unreachable', 'dead')]) await api.storage.create(api.def('Pod'), 'default', p, api.ctx);
+  for (const p of [pod('waiting', 'n1'), pod('ok', 'n1'), pod('unbound'), pod('lost', 'gone'), pod('unreachable', 'dead'), pod('victim', 'evil')]) await api.storage.create(api.def('Pod'), 'default', p, api.ctx);
 });
 
 after(async () => {
   await agent?.stop();
+  impostor?.close();
   api?.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -96,6 +117,31 @@ test('pods without a usable node: empty log when unscheduled, 404 for a missing 
   const unreachable = await logs('unreachable');
   assert.equal(unreachable.status, 503);
   assert.match(JSON.parse(unreachable.body).message, /^cannot reach the node agent of pod unreachable at 127\.0\.0\.1:1: /);
+});
+
+test('an endpoint without a certificate from the cluster CA gets no request and no credential: the relay refuses it', async () => {
+  const r = await logs('victim');
+  assert.equal(r.status, 503);
+  assert.match(JSON.parse(r.body).message, /cannot reach the node agent of pod victim at 127\.0\.0\.1:\d+: self.signed certificate/);
+  assert.equal(impostorRequests, 0);
+  assert.deepEqual(impostorAuth, []);
+});
+
+test('the agent answers only a client certificate the cluster CA issued to the API server or an admin', async () => {
+  const get = (o: { cert?: string; key?: string }) =>
+    new Promise<number>((resolve, reject) => {
+      https.get({ host: '127.0.0.1', port: agent.port, path: '/healthz', ca: ca.certPem, ...o }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      }).on('error', reject);
+    });
+  assert.equal(await get({}), 401);
+  const nodeCert = await createClientCert({ commonName: 'system:node:n2', organizations: ['system:nodes'], lifetimeMs: DAY_MS, issuer: ca });
+  assert.equal(await get({ cert: nodeCert.certPem, key: nodeCert.keyPem }), 401, 'another node may not use this agent');
+  const foreign = await createClientCert({ commonName: AGENT_CLIENT_USER, organizations: ['system:masters'], lifetimeMs: DAY_MS, issuer: await createSelfSignedCa('other', DAY_MS) });
+  assert.equal(await get({ cert: foreign.certPem, key: foreign.keyPem }), 401, 'a certificate from another CA');
+  const apiClient = await createClientCert({ commonName: AGENT_CLIENT_USER, lifetimeMs: DAY_MS, issuer: ca });
+  assert.equal(await get({ cert: apiClient.certPem, key: apiClient.keyPem }), 200);
 });
 
 test("noLogsMessage words a container without logs as the kubelet's validateContainerLogStatus", () => {

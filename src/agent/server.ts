@@ -1,7 +1,10 @@
 /**
  * The agent's HTTPS server (the kubelet's :10250): the API server proxies `pods/log`,
  * `pods/exec`, `pods/attach` and `pods/portforward` here, and reads `/stats/summary`.
- * Every request must carry `Authorization: Bearer <authToken>`.
+ * Every request must come with a TLS client certificate signed by the cluster CA for the API
+ * server (`kube-apiserver-kubelet-client`) or a `system:masters` member, as the kubelet's
+ * x509 client-CA authentication; the agent serves with a certificate the cluster CA issued for
+ * this node's name and addresses, so the API server can verify whom it talks to.
  *
  *   GET  /containerLogs/{ns}/{pod}/{container}?follow&tailLines&sinceSeconds&sinceTime&timestamps&previous&limitBytes
  *   GET  /exec/{ns}/{pod}?command=…&container=&stdin&stdout&stderr&tty     (WebSocket, v5/v4/channel.k8s.io)
@@ -13,12 +16,12 @@ import { createConnection } from 'node:net';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { timingSafeEqual } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
 import { closeSync, openSync, readSync, writeSync, constants, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { badRequest, StatusError, unauthorized } from '../api/errors.js';
-import { DAY_MS, ensureSelfSignedServingCert } from '../client/cert.js';
+import { subjectIdentity, type CertKeyPem } from '../client/cert.js';
 import type { Runtime } from '../runtime/types.js';
 import { formatLine, parseCriLine, streamLog } from './logs.js';
 
@@ -50,13 +53,28 @@ function asStatusError(e: unknown): StatusError {
   return e instanceof StatusError ? e : new StatusError(500, 'InternalError', (e as Error)?.message ?? String(e));
 }
 
+/** The agent's TLS material. */
+export interface AgentTls {
+  /** The cluster CA: verifies the API server's client certificate. */
+  clientCaPem: string;
+  /** Serving certificate and key, issued by the cluster CA for the node's name and addresses. */
+  serving: CertKeyPem;
+}
+
+/** Who may use the agent's API: the API server's kubelet-client identity or a cluster admin. */
+export const AGENT_CLIENT_USER = 'kube-apiserver-kubelet-client';
+
+/** Whether a verified client certificate subject may call the agent. */
+export function agentClientAllowed(subject: string): boolean {
+  const { user, groups } = subjectIdentity(subject);
+  return user === AGENT_CLIENT_USER || groups.includes('system:masters');
+}
+
 export interface AgentServerOptions {
   host: string;
   /** 0 = pick a free port. */
   port: number;
-  /** Where its self-signed serving certificate lives (`<dataDir>/agent-pki`). */
-  pkiDir: string;
-  authToken: string;
+  tls: AgentTls;
   backend: StreamBackend;
 }
 
@@ -78,8 +96,7 @@ export class AgentServer {
   private wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, handleProtocols: (protocols) => this.pickProtocol(protocols) });
   private sockets = new Set<Duplex>();
 
-  /** `certPem`: the self-signed serving certificate, which is also what a client pins to trust it. */
-  private constructor(private readonly server: https.Server, readonly host: string, readonly port: number, readonly certPem: string, private readonly o: AgentServerOptions) {}
+  private constructor(private readonly server: https.Server, readonly host: string, readonly port: number, private readonly o: AgentServerOptions) {}
 
   /** `https://host:port`. */
   get url(): string {
@@ -87,16 +104,15 @@ export class AgentServer {
   }
 
   static async start(o: AgentServerOptions): Promise<AgentServer> {
-    // Only a serving certificate: the agent is no CA and signs nothing (as a kubelet without a signed certificate).
-    const tls = await ensureSelfSignedServingCert(o.pkiDir, { name: 'agent', commonName: 'skiff-agent', hosts: [o.host, '127.0.0.1', 'localhost'], lifetimeMs: 365 * DAY_MS });
-    const server = https.createServer({ cert: tls.certPem, key: tls.keyPem });
+    // Clients without a valid certificate complete the handshake and get a 401 that says why.
+    const server = https.createServer({ cert: o.tls.serving.certPem, key: o.tls.serving.keyPem, ca: o.tls.clientCaPem, requestCert: true, rejectUnauthorized: false });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(o.port, o.host, () => resolve());
     });
     const addr = server.address();
     const port = typeof addr === 'object' && addr ? addr.port : o.port;
-    const s = new AgentServer(server, o.host, port, tls.certPem, o);
+    const s = new AgentServer(server, o.host, port, o);
     server.on('request', (req, res) => void s.onRequest(req, res));
     server.on('upgrade', (req, socket, head) => void s.onUpgrade(req, socket, head));
     server.on('connection', (sock) => {
@@ -117,12 +133,16 @@ export class AgentServer {
     return false;
   }
 
+  /** Serves a renewed certificate from the next handshake on. */
+  setServingCert(serving: CertKeyPem): void {
+    this.server.setSecureContext({ cert: serving.certPem, key: serving.keyPem, ca: this.o.tls.clientCaPem });
+  }
+
   private authorized(req: IncomingMessage): boolean {
-    const h = req.headers.authorization ?? '';
-    if (!h.startsWith('Bearer ')) return false;
-    const a = Buffer.from(h.slice(7).trim());
-    const b = Buffer.from(this.o.authToken);
-    return a.length === b.length && timingSafeEqual(a, b);
+    const sock = req.socket as TLSSocket;
+    if (!sock.authorized) return false;
+    const cert = sock.getPeerX509Certificate();
+    return !!cert && agentClientAllowed(cert.subject);
   }
 
   private fail(res: ServerResponse, e: unknown): void {
@@ -137,7 +157,7 @@ export class AgentServer {
 
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
-      if (!this.authorized(req)) throw unauthorized('Unauthorized: send the agent token as a bearer token');
+      if (!this.authorized(req)) throw unauthorized('Unauthorized: present a client certificate the cluster CA issued to the API server');
       const url = new URL(req.url ?? '/', 'https://agent');
       const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
       if (req.method === 'GET' && parts[0] === 'healthz') {

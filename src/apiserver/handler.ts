@@ -41,7 +41,12 @@ export interface HandlerOptions {
   /** Relays pods/log, exec, attach and portforward to node agents. */
   nodeProxy?: NodeProxy;
   /** serviceaccounts/NAME/token (TokenRequest). */
-  issueToken?: (namespace: string, name: string, request: KObject) => Promise<KObject>;
+  issueToken?: (namespace: string, name: string, request: KObject, user: UserInfo) => Promise<KObject>;
+  /**
+   * Create-only review resources (TokenReview, …), keyed `group/plural`: a POST answers 201 with
+   * the filled-in object and stores nothing. The resource's `ResourceDef.review` is true.
+   */
+  reviews?: ReadonlyMap<string, (body: KObject, req: ApiRequest) => Promise<KObject>>;
   openApiSchemas?: Record<string, unknown>;
   /** metrics.k8s.io (default: scrapes the agents with the node proxy's token). */
   metrics?: MetricsApi;
@@ -164,6 +169,11 @@ export class ApiHandler {
     };
     if (ctx.fieldManager) checkFieldManager(m, ctx.fieldManager);
     const storage = this.opts.storage;
+    if (def.review) {
+      const review = this.opts.reviews?.get(`${def.group}/${def.plural}`);
+      if (name || m !== 'POST' || !review) throw methodNotAllowed(`the server does not allow this method on the requested resource`);
+      return jsonResponse(201, await review(decodeBody(req), req));
+    }
     if (!name) {
       if (m === 'GET') return queryBool(req.query, 'watch') ? serveWatch(this.watchOptions, req, rp) : listObjects(this.crud, req, rp);
       if (m === 'POST') return def.createAs ? createAsSubresource(storage, req, rp, ctx) : createObject(this.crud, req, rp, ctx);
@@ -179,6 +189,7 @@ export class ApiHandler {
     switch (subresource) {
       case '':
       case 'status':
+      case 'approval':
         if (m === 'GET') return getObject(this.crud, req, rp);
         if (m === 'PUT') return updateObject(this.crud, req, rp, ctx);
         if (m === 'PATCH') return patchObject(this.crud, req, rp, ctx);
@@ -206,7 +217,7 @@ export class ApiHandler {
         throw badRequest('Upgrade request required');
       case 'token':
         if (m !== 'POST' || !this.opts.issueToken) break;
-        return jsonResponse(201, await this.opts.issueToken(rp.namespace, name, decodeBody(req)));
+        return jsonResponse(201, await this.opts.issueToken(rp.namespace, name, decodeBody(req), req.user!));
       default:
         throw serviceUnavailable(`${def.plural}/${subresource} is not served by this server yet`);
     }

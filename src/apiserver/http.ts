@@ -6,11 +6,27 @@ import { errorResponse, MAX_BODY_BYTES } from './codec.js';
 import { requestEntityTooLarge } from '../api/errors.js';
 import type { ApiRequest, ApiResponse } from './request.js';
 import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 
 export interface ListenOptions {
   host: string;
   port: number;
-  tls?: { cert: string; key: string };
+  /** `clientCa`: asks clients for a certificate and verifies it against this CA (X.509 authentication). */
+  tls?: { cert: string; key: string; clientCa?: string };
+}
+
+/** The verified client certificate of a TLS connection, read once per connection. */
+const peerCerts = new WeakMap<object, ApiRequest['clientCertificate'] | null>();
+function clientCertificate(req: http.IncomingMessage): ApiRequest['clientCertificate'] {
+  const sock = req.socket as TLSSocket;
+  if (!sock.encrypted || !sock.authorized) return undefined;
+  let known = peerCerts.get(sock);
+  if (known === undefined) {
+    const cert = sock.getPeerX509Certificate();
+    known = cert ? { subject: cert.subject, extKeyUsage: cert.keyUsage ?? [] } : null;
+    peerCerts.set(sock, known);
+  }
+  return known ?? undefined;
 }
 
 /** Bytes queued for one streaming client beyond which it is considered gone. */
@@ -99,6 +115,7 @@ async function onRequest(handler: ApiHandler, req: http.IncomingMessage, res: ht
     query: url.searchParams,
     headers,
     body: chunks.length ? Buffer.concat(chunks) : undefined,
+    clientCertificate: clientCertificate(req),
   };
   send(res, await handler.handle(apiReq));
 }
@@ -113,7 +130,7 @@ function headersOf(req: http.IncomingMessage): Record<string, string | undefined
 async function onUpgrade(handler: ApiHandler, req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
   socket.on('error', () => socket.destroy());
   const url = splitUrl(req.url);
-  const apiReq: ApiRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: headersOf(req) };
+  const apiReq: ApiRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: headersOf(req), clientCertificate: clientCertificate(req) };
   const r = await handler.prepareUpgrade(apiReq);
   if ('response' in r) {
     const body = String(r.response.body ?? '');
@@ -132,7 +149,10 @@ export function listen(handler: ApiHandler, opts: ListenOptions): Promise<http.S
       else res.destroy();
     });
   };
-  const server: http.Server = opts.tls ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key }, cb) : http.createServer(cb);
+  // A client without a certificate (or with a foreign one) still connects and may use a token:
+  // the handshake only records whether the certificate chained to the CA.
+  const clientAuth = opts.tls?.clientCa ? { requestCert: true, rejectUnauthorized: false, ca: opts.tls.clientCa } : {};
+  const server: http.Server = opts.tls ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key, ...clientAuth }, cb) : http.createServer(cb);
   // Requests node's parser refuses (oversized headers, bad bytes) still get a Status, not an empty reply.
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     if (!socket.writable) return socket.destroy();

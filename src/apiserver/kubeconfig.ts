@@ -13,7 +13,9 @@ export interface KubeconfigOptions {
   /** CA certificate (PEM) that signed the serving certificate. */
   caPem: string;
   /** Bearer token. */
-  token: string;
+  token?: string;
+  /** Client certificate and key (PEM), as kubeadm's admin.conf. */
+  clientCert?: { certPem: string; keyPem: string };
   /** Name of the context, and of the cluster entry. */
   contextName: string;
   /** Name of the user entry; defaults to `<contextName>-admin`. */
@@ -38,9 +40,19 @@ function entries(o: KubeconfigOptions): { cluster: Named; user: Named; context: 
       name: o.contextName,
       cluster: { server: o.server, 'certificate-authority-data': Buffer.from(o.caPem).toString('base64') },
     },
-    user: { name: user, user: { token: o.token } },
+    user: {
+      name: user,
+      user: {
+        ...(o.clientCert ? { 'client-certificate-data': b64(o.clientCert.certPem), 'client-key-data': b64(o.clientCert.keyPem) } : {}),
+        ...(o.token ? { token: o.token } : {}),
+      },
+    },
     context: { name: o.contextName, context: { cluster: o.contextName, user } },
   };
+}
+
+function b64(s: string): string {
+  return Buffer.from(s).toString('base64');
 }
 
 function writeAtomic(path: string, text: string): void {

@@ -7,7 +7,7 @@
  * skips unreachable nodes. Read-only: get and list (no watch), labelSelector and the
  * metadata.name/metadata.namespace field selectors.
  */
-import type { NodeProxy } from './node-proxy.js';
+import { agentTlsOptions, type AgentClientTls, type NodeProxy } from './node-proxy.js';
 import https from 'node:https';
 import { methodNotAllowed, notFound, badRequest, StatusError } from '../api/errors.js';
 import type { KObject, Obj, Registry } from '../api/registry.js';
@@ -144,10 +144,10 @@ interface NodeScrape {
 export interface MetricsApiOptions {
   storage: ObjectStorage;
   registry: Registry;
-  /** How to reach an agent; default: HTTPS with `agentToken`. */
+  /** How to reach an agent; default: HTTPS with `agentTls`. */
   fetchSummary?: SummaryFetcher;
-  /** Bearer token the agents accept (used by the default fetcher). */
-  agentToken?: string;
+  /** The API server's client certificate towards agents and the CA their serving certificates chain to (default fetcher). */
+  agentTls?: AgentClientTls;
   /** How long one scrape of a node is reused (default 10 s). */
   cacheTtlMs?: number;
   /** Pause before a second scrape when a node or container has no earlier sample to take a rate from (default 1 s). */
@@ -161,11 +161,11 @@ export interface MetricsApiOptions {
 }
 
 /** HTTPS GET of /stats/summary on an agent. */
-export function httpsSummaryFetcher(token: string, timeoutMs = 5000): SummaryFetcher {
+export function httpsSummaryFetcher(tls: AgentClientTls, timeoutMs = 5000): SummaryFetcher {
   return (_node, ep) =>
     new Promise((resolve, reject) => {
       const req = https.request(
-        { host: ep.host, port: ep.port, path: '/stats/summary', method: 'GET', rejectUnauthorized: false, timeout: timeoutMs, headers: { authorization: `Bearer ${token}`, accept: 'application/json' } },
+        { host: ep.host, port: ep.port, path: '/stats/summary', method: 'GET', ...agentTlsOptions(tls), timeout: timeoutMs, headers: { accept: 'application/json' } },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
@@ -216,8 +216,8 @@ export class MetricsApi {
 
   constructor(private readonly o: MetricsApiOptions) {
     this.now = () => (o.clock ?? Date).now();
-    if (!o.fetchSummary && !o.agentToken) throw new Error('MetricsApi needs fetchSummary or agentToken');
-    this.fetch = o.fetchSummary ?? httpsSummaryFetcher(o.agentToken!, o.timeoutMs);
+    if (!o.fetchSummary && !o.agentTls) throw new Error('MetricsApi needs fetchSummary or agentTls');
+    this.fetch = o.fetchSummary ?? httpsSummaryFetcher(o.agentTls!, o.timeoutMs);
     this.ttl = o.cacheTtlMs ?? 10_000;
     this.resampleDelay = o.resampleDelayMs ?? 1000;
     this.maxAge = o.maxSampleAgeMs ?? 5 * 60_000;
@@ -436,9 +436,9 @@ function pageNotFound(): StatusError {
 
 /**
  * The metrics API a handler serves by default: it reaches the agents as the node proxy does,
- * with the same token (read from the proxy; undefined when there is no proxy to relay with).
+ * with the same client certificate (read from the proxy; undefined when there is no proxy to relay with).
  */
 export function metricsApiFromNodeProxy(storage: ObjectStorage, registry: Registry, proxy: NodeProxy | undefined): MetricsApi | undefined {
-  const token = proxy?.agentToken;
-  return typeof token === 'string' && token ? new MetricsApi({ storage, registry, agentToken: token }) : undefined;
+  const tls = proxy?.agentTls;
+  return tls ? new MetricsApi({ storage, registry, agentTls: tls }) : undefined;
 }

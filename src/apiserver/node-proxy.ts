@@ -14,6 +14,23 @@ import type { ObjectStorage } from './objects.js';
 import type { ApiResponse } from './request.js';
 
 
+/**
+ * How the API server meets agents, as upstream's kubelet client: its own client certificate
+ * (`kube-apiserver-kubelet-client`), and the cluster CA that must have issued the agent's
+ * serving certificate for the address it is reached at — an endpoint that cannot show one
+ * gets no request, so a Node advertising someone else's listener learns nothing.
+ */
+export interface AgentClientTls {
+  caPem: string;
+  certPem: string;
+  keyPem: string;
+}
+
+/** TLS options for a connection to an agent: verify its certificate, present ours. */
+export function agentTlsOptions(t: AgentClientTls): { ca: string; cert: string; key: string; rejectUnauthorized: true } {
+  return { ca: t.caPem, cert: t.certPem, key: t.keyPem, rejectUnauthorized: true };
+}
+
 /** Where and how to reach a node's agent. */
 export interface AgentTarget {
   host: string;
@@ -28,8 +45,8 @@ export class NodeProxy {
   constructor(
     private readonly storage: ObjectStorage,
     private readonly registry: Registry,
-    /** Bearer token the agents accept from the API server. */
-    readonly agentToken: string,
+    /** The API server's client certificate and the CA agents' serving certificates chain to. */
+    readonly agentTls: AgentClientTls,
   ) {}
 
   /** Validates a pod stream request and computes the agent URL for it. */
@@ -93,7 +110,7 @@ export class NodeProxy {
     const t = this.target(namespace, podName, 'log', query);
     const { req, res } = await new Promise<{ req: ReturnType<typeof https.request>; res: IncomingMessage }>((resolve, reject) => {
       const req = https.request(
-        { host: t.host, port: t.port, path: t.path, method: 'GET', rejectUnauthorized: false, headers: { authorization: `Bearer ${this.agentToken}` } },
+        { host: t.host, port: t.port, path: t.path, method: 'GET', ...agentTlsOptions(this.agentTls) },
         (res) => resolve({ req, res }),
       );
       req.on('error', (err) => reject(serviceUnavailable(`cannot reach the node agent of pod ${podName} at ${t.host}:${t.port}: ${err.message}`)));
@@ -116,10 +133,11 @@ export class NodeProxy {
 
   /**
    * Pipes an upgrade request (exec/attach/portforward) to the agent: the request line and headers
-   * go out as received (auth replaced), then bytes flow both ways until either side closes.
+   * go out as received (the client's credentials removed: the agent knows the API server by its
+   * certificate), then bytes flow both ways until either side closes.
    */
   pipeUpgrade(t: AgentTarget, method: string, headers: Record<string, string | string[] | undefined>, client: Duplex, head: Buffer): void {
-    const upstream = tls.connect({ host: t.host, port: t.port, rejectUnauthorized: false, servername: undefined }, () => {
+    const upstream = tls.connect({ host: t.host, port: t.port, ...agentTlsOptions(this.agentTls) }, () => {
       const lines = [`${method} ${t.path} HTTP/1.1`];
       for (const [k, v] of Object.entries(headers)) {
         if (v === undefined || k === 'authorization' || k === 'host') continue;
@@ -131,7 +149,7 @@ export class NodeProxy {
         }
         for (const one of Array.isArray(v) ? v : [v]) lines.push(`${k}: ${one}`);
       }
-      lines.push(`host: ${t.host}:${t.port}`, `authorization: Bearer ${this.agentToken}`, '', '');
+      lines.push(`host: ${t.host}:${t.port}`, '', '');
       upstream.write(lines.join('\r\n'));
       if (head.length) upstream.write(head);
       upstream.pipe(client);

@@ -35,6 +35,8 @@ export interface UserInfo {
 
 export interface WriteContext {
   user: UserInfo;
+  /** Set for admission: the subresource written ('status', 'binding', …; '' or absent for the object). */
+  subresource?: string;
   dryRun?: boolean;
   fieldManager?: string;
 }
@@ -235,7 +237,7 @@ export class ObjectStorage {
       def.strategy.defaults?.(obj);
       if (main) def.strategy.prepareForUpdate?.(obj, old);
       if (main || subresource === 'status') {
-        for (const a of this.admission) await a('UPDATE', def, obj, old, ctx);
+        for (const a of this.admission) await a('UPDATE', def, obj, old, { ...ctx, subresource });
       }
       if (main) this.validate(def, obj, old);
       else {
@@ -294,6 +296,13 @@ export class ObjectStorage {
       if (obj.metadata!.labels === undefined) delete obj.metadata!.labels;
       if (obj.metadata!.annotations === undefined) delete obj.metadata!.annotations;
       obj.metadata!.resourceVersion = pmd.resourceVersion;
+    } else if (subresource === 'approval') {
+      // CertificateSigningRequest approval: only the conditions change (Approved, Denied).
+      obj = clone(old);
+      const conditions = (proposed.status as { conditions?: unknown } | undefined)?.conditions;
+      obj.status = { ...((old.status as object | undefined) ?? {}), conditions };
+      if (conditions === undefined) delete (obj.status as { conditions?: unknown }).conditions;
+      obj.metadata!.resourceVersion = proposed.metadata?.resourceVersion;
     } else if (subresource === 'finalize') {
       obj = clone(old);
       obj.spec = { ...(old.spec as object), finalizers: (proposed.spec as { finalizers?: string[] } | undefined)?.finalizers ?? [] };

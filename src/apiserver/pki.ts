@@ -1,18 +1,21 @@
 /**
  * The cluster's key material, kept in one directory (`<data-dir>/pki`): a CA, the API server's
- * serving certificate, the admin bearer token and the service-account token signing key.
+ * serving certificate, the admin client certificate and bearer token, the API server's client
+ * certificate towards agents and the service-account token signing key.
  * The certificate primitives themselves are client/cert.ts, which the node agent uses too.
  * Created on first start and only read afterwards, so restarts stay fast and clients keep
  * trusting the same CA.
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { certUsable, createSelfSignedCa, createServingCert, DAY_MS, normalizeHosts, readIfExists, writeAtomic, writeSecret } from '../client/cert.js';
+import { certUsable, createClientCert, createSelfSignedCa, createServingCert, type CertKeyPem, DAY_MS, normalizeHosts, readIfExists, writeAtomic, writeSecret } from '../client/cert.js';
 
 /** Everything the API server needs from the PKI directory. */
 export interface Pki {
   caCertPem: string;
+  /** The CA's key: signs CSRs (certificates.k8s.io) and the agents' certificates. */
+  caKeyPem: string;
   servingCertPem: string;
   servingKeyPem: string;
   /** Bearer token that authenticates as the cluster admin. */
@@ -20,6 +23,10 @@ export interface Pki {
   /** ES256 key that signs service-account tokens. */
   saPrivateKey: KeyObject;
   saPublicKey: KeyObject;
+  /** `CN=kubernetes-admin, O=system:masters`: the admin kubeconfig's client certificate. */
+  adminCert: CertKeyPem;
+  /** `CN=kube-apiserver-kubelet-client, O=system:masters`: what the API server presents to agents. */
+  kubeletClientCert: CertKeyPem;
 }
 
 export interface EnsurePkiOptions {
@@ -50,7 +57,15 @@ const FILES = {
   adminToken: 'admin-token',
   saKey: 'sa.key',
   saPub: 'sa.pub',
+  admin: 'admin',
+  kubeletClient: 'apiserver-kubelet-client',
 } as const;
+
+/** The admin client certificate's user, as kubeadm's admin.conf. */
+export const ADMIN_CERT_USER = 'kubernetes-admin';
+/** The API server's client identity towards agents, as upstream's apiserver-kubelet-client. */
+export const KUBELET_CLIENT_USER = 'kube-apiserver-kubelet-client';
+const CLIENT_LIFETIME_MS = 365 * DAY_MS;
 
 const CA_LIFETIME_MS = 3650 * DAY_MS;
 const SERVING_LIFETIME_MS = 365 * DAY_MS;
@@ -63,6 +78,7 @@ const SERVING_RENEW_BEFORE_MS = 30 * DAY_MS;
  */
 export async function ensurePki(dir: string, opts: EnsurePkiOptions): Promise<Pki> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
   const path = (f: string) => join(dir, f);
   const hosts = normalizeHosts([...DEFAULT_SERVING_HOSTS, ...opts.hosts]);
 
@@ -107,14 +123,39 @@ export async function ensurePki(dir: string, opts: EnsurePkiOptions): Promise<Pk
     writeAtomic(path(FILES.saPub), saPubPem, 0o644);
   }
 
+  const issuer = { certPem: caCertPem, keyPem: caKeyPem };
+  const adminCert = await ensureClientCert(dir, FILES.admin, { commonName: ADMIN_CERT_USER, organizations: ['system:masters'], issuer }, caRenewed);
+  const kubeletClientCert = await ensureClientCert(dir, FILES.kubeletClient, { commonName: KUBELET_CLIENT_USER, organizations: ['system:masters'], issuer }, caRenewed);
+
   return {
     caCertPem,
+    caKeyPem,
+    adminCert,
+    kubeletClientCert,
     servingCertPem,
     servingKeyPem,
     adminToken,
     saPrivateKey: createPrivateKey(saKeyPem),
     saPublicKey: createPublicKey(saPubPem),
   };
+}
+
+/** A node agent's serving certificate, as the kubelet-serving signer issues it: `CN=system:node:NAME`, SANs its name and addresses. */
+export function issueNodeServingCert(pki: Pick<Pki, 'caCertPem' | 'caKeyPem'>, nodeName: string, addresses: string[]): Promise<CertKeyPem> {
+  return createServingCert({ commonName: `system:node:${nodeName}`, hosts: normalizeHosts([nodeName, ...addresses]), lifetimeMs: CLIENT_LIFETIME_MS, issuer: { certPem: pki.caCertPem, keyPem: pki.caKeyPem } });
+}
+
+/** `<name>.crt`/`<name>.key` in `dir`: kept while it chains to the CA and has 30 days left, else reissued. */
+async function ensureClientCert(dir: string, name: string, o: { commonName: string; organizations: string[]; issuer: CertKeyPem }, force: boolean): Promise<CertKeyPem> {
+  const certFile = join(dir, `${name}.crt`);
+  const keyFile = join(dir, `${name}.key`);
+  const certPem = readIfExists(certFile);
+  const keyPem = readIfExists(keyFile);
+  if (!force && certPem && keyPem && certUsable(certPem, o.issuer.certPem, SERVING_RENEW_BEFORE_MS)) return { certPem, keyPem };
+  const fresh = await createClientCert({ ...o, lifetimeMs: CLIENT_LIFETIME_MS });
+  writeSecret(keyFile, fresh.keyPem);
+  writeAtomic(certFile, fresh.certPem, 0o644);
+  return fresh;
 }
 
 // ---------------------------------------------------------------------------
@@ -126,6 +167,9 @@ export interface ServiceAccountTokenClaims {
   serviceAccountUid: string;
   podName?: string;
   podUid?: string;
+  /** The node the bound pod runs on (upstream's ServiceAccountTokenPodNodeInfo). */
+  nodeName?: string;
+  nodeUid?: string;
   /** Defaults to the issuer, as upstream's default `--api-audiences`. */
   audiences?: string[];
   expirationSeconds: number;
@@ -154,6 +198,7 @@ export async function signServiceAccountToken(pki: Pick<Pki, 'saPrivateKey' | 's
     serviceaccount: { name: claims.serviceAccountName, uid: claims.serviceAccountUid },
   };
   if (claims.podName) k8s.pod = { name: claims.podName, uid: claims.podUid ?? '' };
+  if (claims.nodeName) k8s.node = { name: claims.nodeName, uid: claims.nodeUid ?? '' };
   // jose is loaded on first use: most API server processes never sign a token at start-up.
   const { SignJWT } = await jose();
   return new SignJWT({ 'kubernetes.io': k8s })
@@ -187,7 +232,7 @@ export async function verifyServiceAccountToken(
       requiredClaims: ['exp', 'sub'],
     });
     const k8s = payload['kubernetes.io'] as
-      | { namespace?: unknown; serviceaccount?: { name?: unknown; uid?: unknown }; pod?: { name?: unknown; uid?: unknown } }
+      | { namespace?: unknown; serviceaccount?: { name?: unknown; uid?: unknown }; pod?: { name?: unknown; uid?: unknown }; node?: { name?: unknown; uid?: unknown } }
       | undefined;
     const ns = k8s?.namespace;
     const name = k8s?.serviceaccount?.name;
@@ -200,8 +245,56 @@ export async function verifyServiceAccountToken(
       extra['authentication.kubernetes.io/pod-name'] = [k8s.pod.name];
       if (typeof k8s.pod.uid === 'string') extra['authentication.kubernetes.io/pod-uid'] = [k8s.pod.uid];
     }
+    if (typeof k8s?.node?.name === 'string') {
+      extra['authentication.kubernetes.io/node-name'] = [k8s.node.name];
+      if (typeof k8s.node.uid === 'string') extra['authentication.kubernetes.io/node-uid'] = [k8s.node.uid];
+    }
     if (typeof payload.jti === 'string') extra['authentication.kubernetes.io/credential-id'] = [`JTI=${payload.jti}`];
     return { username, uid, groups: ['system:serviceaccounts', `system:serviceaccounts:${ns}`], extra };
+  } catch (err) {
+    if (err instanceof (await jose()).errors.JOSEError) return null;
+    throw err;
+  }
+}
+
+/** Issuer of legacy (Secret-based) service-account tokens, as upstream's LegacyIssuer. */
+export const LEGACY_ISSUER = 'kubernetes/serviceaccount';
+
+export interface LegacyTokenClaims {
+  namespace: string;
+  secretName: string;
+  serviceAccountName: string;
+  serviceAccountUid: string;
+}
+
+/** A legacy token, as upstream's tokens controller writes into `kubernetes.io/service-account-token` Secrets: no expiry. */
+export async function signLegacyServiceAccountToken(pki: Pick<Pki, 'saPrivateKey' | 'saPublicKey'>, c: LegacyTokenClaims): Promise<string> {
+  const { SignJWT } = await jose();
+  return new SignJWT({
+    'kubernetes.io/serviceaccount/namespace': c.namespace,
+    'kubernetes.io/serviceaccount/secret.name': c.secretName,
+    'kubernetes.io/serviceaccount/service-account.name': c.serviceAccountName,
+    'kubernetes.io/serviceaccount/service-account.uid': c.serviceAccountUid,
+  })
+    .setProtectedHeader({ alg: 'ES256', kid: serviceAccountKeyId(pki) })
+    .setIssuer(LEGACY_ISSUER)
+    .setSubject(`system:serviceaccount:${c.namespace}:${c.serviceAccountName}`)
+    .sign(pki.saPrivateKey);
+}
+
+/** The claims of a valid legacy token (signature and issuer checked), or null. */
+export async function verifyLegacyServiceAccountToken(pki: Pick<Pki, 'saPublicKey'>, token: string): Promise<LegacyTokenClaims | null> {
+  try {
+    const { payload } = await (await jose()).jwtVerify(token, pki.saPublicKey, { algorithms: ['ES256'], issuer: LEGACY_ISSUER, requiredClaims: ['sub'] });
+    const c = {
+      namespace: payload['kubernetes.io/serviceaccount/namespace'],
+      secretName: payload['kubernetes.io/serviceaccount/secret.name'],
+      serviceAccountName: payload['kubernetes.io/serviceaccount/service-account.name'],
+      serviceAccountUid: payload['kubernetes.io/serviceaccount/service-account.uid'],
+    };
+    if (![c.namespace, c.secretName, c.serviceAccountName, c.serviceAccountUid].every((v) => typeof v === 'string' && v)) return null;
+    if (payload.sub !== `system:serviceaccount:${c.namespace}:${c.serviceAccountName}`) return null;
+    return c as LegacyTokenClaims;
   } catch (err) {
     if (err instanceof (await jose()).errors.JOSEError) return null;
     throw err;

@@ -641,6 +641,20 @@ message PodDisruptionBudgetSpec {
 }
 `;
 
+const AUTHENTICATION = `
+syntax = "proto2";
+package authentication;
+message TokenRequest { optional meta.ObjectMeta metadata = 1; optional TokenRequestSpec spec = 2; }
+message TokenRequestSpec {
+  repeated string audiences = 1;
+  optional int64 expirationSeconds = 4 [(ptr) = true];
+  optional BoundObjectReference boundObjectRef = 3;
+}
+message BoundObjectReference { optional string kind = 1; optional string apiVersion = 2; optional string name = 3; optional string uid = 4; }
+message TokenReview { optional meta.ObjectMeta metadata = 1; optional TokenReviewSpec spec = 2; }
+message TokenReviewSpec { optional string token = 1; repeated string audiences = 2; }
+`;
+
 /** Message type (fully qualified, as `lookupType` wants it) per `apiVersion` and `kind`. */
 export const KIND_TYPES: Readonly<Record<string, Readonly<Record<string, string>>>> = {
   v1: {
@@ -664,6 +678,7 @@ export const KIND_TYPES: Readonly<Record<string, Readonly<Record<string, string>
   },
   'scheduling.k8s.io/v1': { PriorityClass: 'scheduling.PriorityClass' },
   'policy/v1': { PodDisruptionBudget: 'policy.PodDisruptionBudget' },
+  'authentication.k8s.io/v1': { TokenRequest: 'authentication.TokenRequest', TokenReview: 'authentication.TokenReview' },
 };
 
 let cached: protobuf.Root | undefined;
@@ -673,7 +688,7 @@ export function schemaRoot(): protobuf.Root {
   if (cached) return cached;
   const root = new protobuf.Root();
   const opts = { keepCase: true };
-  for (const text of [META, INTSTR, RESOURCE, CORE, APPS, BATCH, AUTOSCALING, RBAC, SCHEDULING, POLICY]) {
+  for (const text of [META, INTSTR, RESOURCE, CORE, APPS, BATCH, AUTOSCALING, RBAC, SCHEDULING, POLICY, AUTHENTICATION]) {
     protobuf.parse(text, root, opts);
   }
   root.resolveAll();

@@ -15,6 +15,11 @@ export interface ApiRequest {
   body?: Buffer;
   /** Set by the in-process transport (trusted); otherwise authentication fills it. */
   user?: UserInfo;
+  /**
+   * The TLS client certificate, present only when it chained to the cluster CA during the
+   * handshake: its subject in Node's `K=V`-per-line form and its extended key usage OIDs.
+   */
+  clientCertificate?: { subject: string; extKeyUsage: string[] };
 }
 
 /** Where a streaming response (watch, follow logs) writes. */

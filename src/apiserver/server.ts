@@ -4,9 +4,9 @@
  * the admin kubeconfig.
  */
 import type http from 'node:http';
-import { generateKeyPairSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import type { Store } from '../store/types.js';
 import { openStore } from '../store/open.js';
 import { defaultRegistry } from '../api/resources/index.js';
@@ -17,8 +17,14 @@ import { ObjectStorage, type UserInfo } from './objects.js';
 import type { Clock } from '../util/clock.js';
 import { ApiHandler, type HandlerOptions } from './handler.js';
 import { listen } from './http.js';
-import { ensurePki, signServiceAccountToken, verifyServiceAccountToken, type Pki } from './pki.js';
+import { ensurePki, signServiceAccountToken, type Pki } from './pki.js';
+import { Authenticator } from './authn/authenticator.js';
+import { TokenApi } from './authn/token-api.js';
+import { ensureNodeToken } from './node-token.js';
+import { NodeAuthorizer } from './authz/node.js';
 import { serviceAccountAdmission } from './admission/service-account.js';
+import { nodeRestrictionAdmission } from './admission/node-restriction.js';
+import { csrAdmission } from './admission/csr.js';
 import { badRequest, fieldErrors, invalid, notFound } from '../api/errors.js';
 import type { KObject } from '../api/registry.js';
 import { rfc3339 } from '../api/meta.js';
@@ -65,6 +71,10 @@ export class ApiServer {
   url = '';
   port = 0;
   private readonly extraListeners: http.Server[] = [];
+  readonly authenticator: Authenticator;
+  readonly tokens: TokenApi;
+  /** The Node authorizer over this server's watch cache: first in the authorization chain (Node, RBAC). */
+  readonly nodeAuthorizer: NodeAuthorizer;
 
   private constructor(
     readonly opts: ApiServerOptions,
@@ -79,6 +89,11 @@ export class ApiServer {
     this.storage.addAdmission(priorityAdmission(this.cache, this.registry));
     this.storage.addAdmission(defaultTolerationsAdmission());
     this.storage.addAdmission(serviceAccountAdmission({ cache: this.cache, registry: this.registry, requireServiceAccount: opts.requireServiceAccount ?? false }));
+    this.storage.addAdmission(nodeRestrictionAdmission({ cache: this.cache, registry: this.registry }));
+    this.storage.addAdmission(csrAdmission());
+    this.authenticator = new Authenticator({ pki, cache: this.cache, registry: this.registry, adminUser: ADMIN_USER, now: opts.clock ? () => opts.clock!.now() : undefined });
+    this.nodeAuthorizer = new NodeAuthorizer({ cache: this.cache, registry: this.registry });
+    this.tokens = new TokenApi({ pki, cache: this.cache, registry: this.registry, authenticator: this.authenticator, now: opts.clock ? () => opts.clock!.now() : undefined });
     const host = opts.host ?? '127.0.0.1';
     this.handler = new ApiHandler({
       registry: this.registry,
@@ -87,16 +102,27 @@ export class ApiServer {
       serverAddress: `${host}:${opts.port}`,
       clock: opts.clock,
       bookmarkIntervalMs: opts.bookmarkIntervalMs,
-      nodeProxy: new NodeProxy(this.storage, this.registry, pki.adminToken),
-      issueToken: (ns, name, req) => this.issueToken(ns, name, req),
+      nodeProxy: new NodeProxy(this.storage, this.registry, { caPem: pki.caCertPem, certPem: pki.kubeletClientCert.certPem, keyPem: pki.kubeletClientCert.keyPem }),
+      issueToken: (ns, name, req, user) => this.tokens.issue(ns, name, req, user),
+      reviews: new Map([['authentication.k8s.io/tokenreviews', (body) => this.tokens.review(body)]]),
       staticRoutes: opts.staticRoutes,
     });
     this.kubeconfigPath = join(opts.dataDir, 'kubeconfig');
   }
 
+  /**
+   * The serving certificate followed by the CA (so a joining agent can pin the CA by its hash
+   * from the handshake), and client certificates verified against the cluster CA.
+   */
+  private tlsOptions(): { cert: string; key: string; clientCa: string } {
+    return { cert: this.pki.servingCertPem + this.pki.caCertPem, key: this.pki.servingKeyPem, clientCa: this.pki.caCertPem };
+  }
+
   /** Opens the store, loads the cache, seeds defaults and starts serving HTTPS. */
   static async start(opts: ApiServerOptions): Promise<ApiServer> {
     mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+    // Also when it already existed: it holds keys, kubeconfigs and every Secret.
+    chmodSync(opts.dataDir, 0o700);
     const serviceCidr = opts.serviceCidr ?? '10.43.0.0/16';
     const [store, pki] = await Promise.all([
       opts.store ? Promise.resolve(opts.store) : openStore(join(opts.dataDir, 'state.db')),
@@ -106,13 +132,14 @@ export class ApiServer {
     await server.cache.start();
     await server.seed();
     const host = opts.host ?? '127.0.0.1';
-    server.http = await listen(server.handler, { host, port: opts.port, tls: { cert: pki.servingCertPem, key: pki.servingKeyPem } });
+    server.http = await listen(server.handler, { host, port: opts.port, tls: server.tlsOptions() });
     const addr = server.http.address();
     const port = typeof addr === 'object' && addr ? addr.port : opts.port;
     server.url = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
     server.port = port;
     await server.seedKubernetesService(serviceCidr);
-    writeKubeconfig(server.kubeconfigPath, { server: server.url, caPem: pki.caCertPem, token: pki.adminToken, contextName: opts.clusterName ?? 'skiff' });
+    await ensureNodeToken(server, ADMIN_USER);
+    writeKubeconfig(server.kubeconfigPath, { server: server.url, caPem: pki.caCertPem, token: pki.adminToken, clientCert: pki.adminCert, contextName: opts.clusterName ?? 'skiff' });
     return server;
   }
 
@@ -123,72 +150,19 @@ export class ApiServer {
   static async inProcess(opts: InProcessApiServerOptions): Promise<ApiServer> {
     // Nothing is served over TLS, so there are no certificates; the keys are throwaway.
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    const pki: Pki = { caCertPem: '', servingCertPem: '', servingKeyPem: '', adminToken: randomBytes(32).toString('hex'), saPrivateKey: privateKey, saPublicKey: publicKey };
+    const none = { certPem: '', keyPem: '' };
+    const pki: Pki = {
+      caCertPem: '', caKeyPem: '', servingCertPem: '', servingKeyPem: '', adminToken: randomBytes(32).toString('hex'),
+      saPrivateKey: privateKey, saPublicKey: publicKey, adminCert: none, kubeletClientCert: none,
+    };
     const server = new ApiServer({ ...opts, dataDir: '', port: 0 }, opts.store, pki);
     await server.cache.start();
     await server.seed();
     return server;
   }
 
-  private async authenticate(req: ApiRequest): Promise<UserInfo | undefined> {
-    const auth = req.headers['authorization'] ?? websocketBearer(req.headers['sec-websocket-protocol']);
-    if (!auth?.startsWith('Bearer ')) return undefined;
-    const raw = auth.slice(7).trim();
-    const token = Buffer.from(raw);
-    const admin = Buffer.from(this.pki.adminToken);
-    if (token.length === admin.length && timingSafeEqual(token, admin)) return ADMIN_USER;
-    if (raw.split('.').length !== 3) return undefined;
-    // A service-account JWT: valid signature and time, and still bound to live objects.
-    const sa = await verifyServiceAccountToken(this.pki, raw);
-    if (!sa) return undefined;
-    const [, , ns, name] = sa.username.split(':');
-    const saObj = this.cache.get(this.registry.byKind('', 'ServiceAccount')!, ns, name);
-    if (!saObj || saObj.obj.metadata?.uid !== sa.uid) return undefined;
-    const podName = sa.extra['authentication.kubernetes.io/pod-name']?.[0];
-    const podUid = sa.extra['authentication.kubernetes.io/pod-uid']?.[0];
-    if (podName) {
-      const pod = this.cache.get(this.registry.byKind('', 'Pod')!, ns, podName);
-      if (!pod || pod.obj.metadata?.uid !== podUid || pod.obj.metadata?.deletionTimestamp) return undefined;
-    }
-    return { name: sa.username, uid: sa.uid, groups: [...sa.groups, 'system:authenticated'] };
-  }
-
-  /** TokenRequest (serviceaccounts/NAME/token): a signed, expiring token, optionally bound to a pod. */
-  private async issueToken(namespace: string, name: string, req: KObject): Promise<KObject> {
-    const sa = this.cache.get(this.registry.byKind('', 'ServiceAccount')!, namespace, name);
-    if (!sa) throw notFound({ group: '', resource: 'serviceaccounts' }, name);
-    const spec = (req.spec ?? {}) as { audiences?: string[]; expirationSeconds?: number; boundObjectRef?: { kind?: string; name?: string; uid?: string } };
-    const exp = spec.expirationSeconds ?? 3600;
-    if (!Number.isInteger(exp) || exp < 600) {
-      throw invalid('authentication.k8s.io', 'TokenRequest', name, [fieldErrors.invalid('spec.expirationSeconds', exp, 'may not specify a duration less than 10 minutes')]);
-    }
-    let podName: string | undefined;
-    let podUid: string | undefined;
-    const bound = spec.boundObjectRef;
-    if (bound) {
-      if (bound.kind !== 'Pod') throw badRequest(`cannot bind a token to a ${bound.kind}; only Pod is supported`);
-      const pod = this.cache.get(this.registry.byKind('', 'Pod')!, namespace, bound.name ?? '');
-      if (!pod || (bound.uid && pod.obj.metadata?.uid !== bound.uid)) throw notFound({ group: '', resource: 'pods' }, bound.name ?? '');
-      podName = pod.name;
-      podUid = pod.obj.metadata?.uid;
-    }
-    const now = Date.now();
-    const token = await signServiceAccountToken(this.pki, {
-      namespace,
-      serviceAccountName: name,
-      serviceAccountUid: sa.obj.metadata!.uid!,
-      podName,
-      podUid,
-      audiences: spec.audiences?.length ? spec.audiences : undefined,
-      expirationSeconds: exp,
-    }, new Date(now));
-    return {
-      kind: 'TokenRequest',
-      apiVersion: 'authentication.k8s.io/v1',
-      metadata: { name, namespace, creationTimestamp: rfc3339(now) },
-      spec: { ...spec, expirationSeconds: exp },
-      status: { token, expirationTimestamp: rfc3339(now + exp * 1000) },
-    };
+  private authenticate(req: ApiRequest): Promise<UserInfo | undefined> {
+    return this.authenticator.authenticate(req);
   }
 
   /** Creates what every cluster starts with, if missing. */
@@ -246,7 +220,7 @@ export class ApiServer {
    */
   async advertise(ip: string): Promise<void> {
     if (!this.extraListeners.length) {
-      this.extraListeners.push(await listen(this.handler, { host: ip, port: this.port, tls: { cert: this.pki.servingCertPem, key: this.pki.servingKeyPem } }));
+      this.extraListeners.push(await listen(this.handler, { host: ip, port: this.port, tls: this.tlsOptions() }));
     }
     const ctx = { user: ADMIN_USER };
     const labels = { 'kubernetes.io/service-name': 'kubernetes', 'endpointslice.kubernetes.io/managed-by': 'skiff-apiserver' };
@@ -284,15 +258,4 @@ export class ApiServer {
     this.cache.stop();
     await this.store.close();
   }
-}
-
-/** The WebSocket subprotocol that carries a bearer token for clients that cannot set headers (browsers), as upstream's. */
-export const WEBSOCKET_BEARER_PREFIX = 'base64url.bearer.authorization.k8s.io.';
-
-/** `Bearer TOKEN` from a `base64url.bearer.authorization.k8s.io.<base64url(TOKEN)>` subprotocol, if offered. */
-function websocketBearer(protocols: string | undefined): string | undefined {
-  const p = protocols?.split(',').map((s) => s.trim()).find((s) => s.startsWith(WEBSOCKET_BEARER_PREFIX));
-  if (!p) return undefined;
-  const token = Buffer.from(p.slice(WEBSOCKET_BEARER_PREFIX.length), 'base64url').toString('utf8');
-  return token ? `Bearer ${token}` : undefined;
 }

@@ -5,13 +5,20 @@
 import { DEFAULT_DATA_DIR } from './defaults.js';
 import type { Command } from 'commander';
 import { hostname } from 'node:os';
-import { clientFromKubeconfig, loadKubeconfig } from '../client/rest.js';
+import { join } from 'node:path';
+import { HttpTransport, loadKubeconfig, RestClient } from '../client/rest.js';
+import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
+import { bootstrapNode, CertificateRenewer } from '../agent/bootstrap.js';
 import { startNodeStack } from '../agent/node-stack.js';
 import { readIdentity, resetNode } from '../agent/reset.js';
 
 
 interface AgentFlags {
-  kubeconfig: string;
+  kubeconfig?: string;
+  server?: string;
+  token?: string;
+  tokenFile?: string;
+  nodeIp?: string;
   name: string;
   dataDir: string;
   podCidr: string;
@@ -22,7 +29,6 @@ interface AgentFlags {
   clusterDomain: string;
   address: string;
   port: string;
-  authToken?: string;
   reservedCpu?: string;
   reservedMemory?: string;
 }
@@ -32,7 +38,11 @@ export function registerAgentCommands(program: Command): void {
   program
     .command('agent')
     .description('run a node agent (kubelet) that registers this machine as a node and runs its pods with runc')
-    .requiredOption('--kubeconfig <file>', 'kubeconfig of the cluster to join')
+    .option('--server <urls>', 'API server(s) to join, https://HOST:PORT[,https://HOST2:PORT] (with --token or --token-file)')
+    .option('--token <token>', "the cluster's node token (DATA_DIR/node-token on the server)")
+    .option('--token-file <file>', 'file holding the node token')
+    .option('--kubeconfig <file>', 'instead of a token: a kubeconfig allowed to create CertificateSigningRequests (read once to obtain the node certificate)')
+    .option('--node-ip <ip>', "the node's InternalIP (default: --address)")
     .option('--name <node>', 'node name', hostname())
     .option('--data-dir <dir>', 'where runtime state, images and pod volumes live', DEFAULT_DATA_DIR)
     .option('--pod-cidr <cidr>', "this node's pod address range", '10.42.0.0/24')
@@ -43,16 +53,26 @@ export function registerAgentCommands(program: Command): void {
     .option('--cluster-domain <domain>', 'cluster domain', 'cluster.local')
     .option('--address <ip>', 'address of the agent HTTPS server (logs/exec/port-forward); also the node InternalIP', '127.0.0.1')
     .option('--port <port>', 'port of the agent HTTPS server (0 = any free port)', '10250')
-    .option('--auth-token <token>', "bearer token the API server must present (default: the kubeconfig's token)")
     .option('--reserved-cpu <q>', 'CPU kept for the system (e.g. 500m)')
     .option('--reserved-memory <q>', 'memory kept for the system (e.g. 512Mi)')
     .action(async (f: AgentFlags) => {
-      const kc = loadKubeconfig(f.kubeconfig);
-      const token = f.authToken ?? process.env.SKIFF_AGENT_TOKEN ?? kc.token;
-      if (!token) throw new Error('no token for the agent server: pass --auth-token or use a kubeconfig with a bearer token');
-      console.error(`skiff agent: joining ${kc.server} as node ${f.name} (data dir ${f.dataDir}, pods ${f.podCidr})`);
+      const token = f.token ?? (f.tokenFile ? readFileSync(f.tokenFile, 'utf8').trim() : undefined);
+      const kc = f.kubeconfig ? loadKubeconfig(f.kubeconfig) : undefined;
+      const servers = (f.server ?? kc?.server ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+      if (!servers.length) throw new Error('skiff agent: give --server URL with --token/--token-file (or --kubeconfig)');
+      if (!token && !kc) throw new Error('skiff agent: give --token or --token-file (the server writes DATA_DIR/node-token), or --kubeconfig');
+      const nodeIp = f.nodeIp ?? f.address;
+      // Pod volumes (Secrets among them) and the node's keys live here: owner only.
+      mkdirSync(f.dataDir, { recursive: true, mode: 0o700 });
+      chmodSync(f.dataDir, 0o700);
+      const log = (m: string) => console.error(`skiff agent: ${m}`);
+      const bootstrap = { servers, nodeName: f.name, addresses: [nodeIp], dir: join(f.dataDir, 'agent-pki'), joinToken: token, kubeconfig: kc, log };
+      const creds = await bootstrapNode(bootstrap);
+      // From here on the agent is system:node:NAME: the token or kubeconfig is not used again.
+      const transport = new HttpTransport({ server: creds.server, caPem: creds.caPem, certPem: creds.client.certPem, keyPem: creds.client.keyPem });
+      console.error(`skiff agent: joining ${creds.server} as node ${f.name} (data dir ${f.dataDir}, pods ${f.podCidr})`);
       const node = await startNodeStack({
-        client: clientFromKubeconfig(f.kubeconfig),
+        client: new RestClient(transport),
         nodeName: f.name,
         dataDir: f.dataDir,
         podCidr: f.podCidr,
@@ -64,9 +84,15 @@ export function registerAgentCommands(program: Command): void {
         clusterDomain: f.clusterDomain,
         serveHost: f.address,
         servePort: Number(f.port),
-        authToken: token,
+        nodeIP: nodeIp,
+        tls: { clientCaPem: creds.caPem, serving: creds.serving },
         reserved: { cpu: f.reservedCpu, memory: f.reservedMemory },
       });
+      const renewer = new CertificateRenewer(bootstrap, creds, (c) => {
+        transport.setClientCert(c.client.certPem, c.client.keyPem);
+        node.agent.server.setServingCert(c.serving);
+      });
+      renewer.start();
       console.error(`skiff agent: node ${f.name} registered; serving logs/exec/port-forward on ${node.agent.server.url}`);
       await new Promise<void>((resolve) => {
         const done = () => {
@@ -78,6 +104,7 @@ export function registerAgentCommands(program: Command): void {
         process.on('SIGTERM', done);
       });
       console.error('skiff agent: stopping (pods keep running; `skiff reset` removes them)');
+      renewer.stop();
       await node.stop();
       process.exit(0);
     });

@@ -3,6 +3,7 @@ import { Option, type Command } from 'commander';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ApiServer } from '../apiserver/server.js';
+import { issueNodeServingCert, signLegacyServiceAccountToken } from '../apiserver/pki.js';
 import { InProcessTransport } from '../apiserver/in-process.js';
 import { RestClient } from '../client/rest.js';
 import { startControllerManager, type ControllerManager } from '../controllers/manager.js';
@@ -116,7 +117,11 @@ export async function startControlPlane(flags: ClusterFlags): Promise<ControlPla
     const identity = `${hostname()}_${randomUUID()}`;
     controllers = startControllerManager({
       client,
-      options: { nodeMonitorGracePeriodSeconds: Number(flags.nodeMonitorGracePeriod), rootCaPem: server.pki.caCertPem, loadBalancerPool: flags.lbPool },
+      options: {
+        nodeMonitorGracePeriodSeconds: Number(flags.nodeMonitorGracePeriod), rootCaPem: server.pki.caCertPem, loadBalancerPool: flags.lbPool,
+        legacyTokenSigner: (c) => signLegacyServiceAccountToken(server.pki, c),
+        signingCa: { certPem: server.pki.caCertPem, keyPem: server.pki.caKeyPem },
+      },
       leaderElection: flags.leaderElect ? { identity } : false,
       log: (m) => console.error(`skiff: controllers: ${m}`),
     });
@@ -176,7 +181,7 @@ export function registerClusterCommands(program: Command): void {
       if (flags.dataDir === DEFAULT_DATA_DIR) {
         const home = join(homedir(), '.kube', 'config');
         const { mergeIntoUserKubeconfig } = await import('../apiserver/kubeconfig.js');
-        mergeIntoUserKubeconfig(home, { server: cp.server.url, caPem: cp.server.pki.caCertPem, token: cp.server.pki.adminToken, contextName: flags.name });
+        mergeIntoUserKubeconfig(home, { server: cp.server.url, caPem: cp.server.pki.caCertPem, token: cp.server.pki.adminToken, clientCert: cp.server.pki.adminCert, contextName: flags.name });
         console.log(`skiff: merged context "${flags.name}" into ${home}`);
       }
       const prefix = flags.namePrefix ?? flags.name;
@@ -184,8 +189,13 @@ export function registerClusterCommands(program: Command): void {
       try {
         const t0 = Date.now();
         const { startNodeStack } = await import('../agent/node-stack.js');
+        // The agent acts as system:node:NAME (never the admin) and serves with a certificate the
+        // cluster CA issued for its name and address, which is what the API server verifies.
+        const nodeUser = { name: `system:node:${flags.nodeName}`, groups: ['system:nodes', 'system:authenticated'] };
+        const serving = await issueNodeServingCert(cp.server.pki, flags.nodeName, ['127.0.0.1']);
         node = await startNodeStack({
-          client: cp.client,
+          client: new RestClient(new InProcessTransport(cp.server.handler, nodeUser)),
+          proxyClient: cp.client,
           nodeName: flags.nodeName,
           dataDir: flags.dataDir,
           podCidr: flags.podCidr,
@@ -195,7 +205,7 @@ export function registerClusterCommands(program: Command): void {
           proxyTable: prefix,
           serveHost: '127.0.0.1',
           servePort: Number(flags.agentPort),
-          authToken: cp.server.pki.adminToken,
+          tls: { clientCaPem: cp.server.pki.caCertPem, serving },
           log: (m) => console.error(`skiff: node: ${m}`),
         });
         await cp.server.advertise(node.gatewayIp);

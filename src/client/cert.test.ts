@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { X509Certificate } from 'node:crypto';
+import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createServer, request } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { certUsable, createSelfSignedCa, createServingCert, DAY_MS, ensureSelfSignedServingCert, normalizeHosts } from './cert.js';
+import { caCertHash, certificateIdentity, certUsable, createCertificateRequest, createSelfSignedCa, createServingCert, DAY_MS, ensureSelfSignedServingCert, normalizeHosts, parseCertificateRequest, signCertificateRequest } from './cert.js';
 
 test('a serving certificate signed by a CA chains to it and names its hosts', async () => {
   const ca = await createSelfSignedCa('test-ca', 10 * DAY_MS);
@@ -66,4 +66,24 @@ test('a self-signed serving certificate is kept in files, reused, and reissued w
 
 test('normalizeHosts trims, lower-cases, deduplicates and sorts', () => {
   assert.deepEqual(normalizeHosts([' LocalHost', 'b', '', 'localhost', '10.0.0.1']), ['10.0.0.1', 'b', 'localhost']);
+});
+
+test('a CSR carries its subject and SANs; signing it yields a client or serving certificate for the same key', async () => {
+  const ca = await createSelfSignedCa('test-ca', DAY_MS);
+  const { csrPem, keyPem } = await createCertificateRequest({ commonName: 'system:node:n1', organizations: ['system:nodes'], hosts: ['n1', '10.0.0.5'] });
+  assert.deepEqual(await parseCertificateRequest(csrPem), { commonName: 'system:node:n1', organizations: ['system:nodes'], dnsNames: ['n1'], ipAddresses: ['10.0.0.5'] });
+  const certPem = await signCertificateRequest(csrPem, { usages: ['client'], lifetimeMs: DAY_MS, issuer: ca });
+  const cert = new X509Certificate(certPem);
+  assert.ok(cert.checkPrivateKey(createPrivateKey(keyPem)), 'issued for the requester key');
+  assert.ok(cert.verify(new X509Certificate(ca.certPem).publicKey));
+  assert.deepEqual(certificateIdentity(certPem), { user: 'system:node:n1', groups: ['system:nodes'] });
+  assert.deepEqual(cert.keyUsage, ['1.3.6.1.5.5.7.3.2']);
+  assert.ok(cert.checkIP('10.0.0.5'));
+  const tampered = csrPem.replace(/^(.{80})(.)/ms, (_m, a: string, b: string) => a + (b === 'A' ? 'B' : 'A'));
+  await assert.rejects(parseCertificateRequest(tampered));
+});
+
+test('caCertHash is the SHA-256 of the DER certificate', async () => {
+  const ca = await createSelfSignedCa('test-ca', DAY_MS);
+  assert.equal(caCertHash(ca.certPem), createHash('sha256').update(new X509Certificate(ca.certPem).raw).digest('hex'));
 });

@@ -4,7 +4,7 @@
  * a self-signed CA, serving certificates signed by a CA or by their own key, a validity
  * check, and PEM files written atomically with private modes.
  */
-import { createPrivateKey, randomBytes, webcrypto, X509Certificate as NodeX509Certificate } from 'node:crypto';
+import { createHash, createPrivateKey, randomBytes, webcrypto, X509Certificate as NodeX509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
@@ -78,10 +78,53 @@ export interface ServingCertOptions {
 
 /** A TLS server certificate for `hosts`, signed by `issuer` or self-signed. */
 export async function createServingCert(o: ServingCertOptions): Promise<CertKeyPem> {
-  const x509 = await x509lib();
+  return issueWithNewKey({ commonName: o.commonName, hosts: o.hosts, usages: ['server'], lifetimeMs: o.lifetimeMs, issuer: o.issuer });
+}
+
+export interface ClientCertOptions {
+  /** The user name (upstream's x509 authenticator reads CN). */
+  commonName: string;
+  /** The groups (O). */
+  organizations?: readonly string[];
+  lifetimeMs: number;
+  issuer: CertKeyPem;
+}
+
+/** A TLS client certificate `CN=<user>, O=<group>…` signed by `issuer` (as kubeadm's admin.conf). */
+export async function createClientCert(o: ClientCertOptions): Promise<CertKeyPem> {
+  return issueWithNewKey({ commonName: o.commonName, organizations: o.organizations, usages: ['client'], lifetimeMs: o.lifetimeMs, issuer: o.issuer });
+}
+
+/** What a certificate may be used for (extended key usage). */
+export type CertUsage = 'server' | 'client';
+
+export interface IssueOptions {
+  commonName: string;
+  organizations?: readonly string[];
+  /** Subject alternative names (DNS names and IPs). */
+  hosts?: readonly string[];
+  usages: readonly CertUsage[];
+  lifetimeMs: number;
+  /** The CA that signs it; without one the certificate is signed by its own key. */
+  issuer?: CertKeyPem;
+}
+
+async function issueWithNewKey(o: IssueOptions): Promise<CertKeyPem> {
   const keys = await newKeyPair();
-  let issuerName = `CN=${o.commonName}`;
-  let signingKey = keys.privateKey;
+  const certPem = await issueCert(o, keys.publicKey, keys.privateKey);
+  return { certPem, keyPem: await keyPem(keys.privateKey) };
+}
+
+/** The subject as an @peculiar/x509 JSON name: no string escaping to get wrong. */
+function subjectName(commonName: string, organizations: readonly string[] = []): Record<string, string[]>[] {
+  return [...organizations.map((o) => ({ O: [o] })), { CN: [commonName] }];
+}
+
+async function issueCert(o: IssueOptions, publicKey: CryptoKey, ownKey?: CryptoKey): Promise<string> {
+  const x509 = await x509lib();
+  const subject = subjectName(o.commonName, o.organizations);
+  let issuerName: string | Record<string, string[]>[] = subject;
+  let signingKey = ownKey;
   const issuerExtensions = [];
   if (o.issuer) {
     const ca = new x509.X509Certificate(o.issuer.certPem);
@@ -90,26 +133,107 @@ export async function createServingCert(o: ServingCertOptions): Promise<CertKeyP
     signingKey = await webcrypto.subtle.importKey('pkcs8', caKeyDer, EC_ALG, false, ['sign']);
     issuerExtensions.push(await x509.AuthorityKeyIdentifierExtension.create(ca.publicKey));
   }
+  if (!signingKey) throw new Error('a certificate needs an issuer or its own private key');
+  const hosts = o.hosts ?? [];
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serial(),
-    subject: `CN=${o.commonName}`,
+    subject,
     issuer: issuerName,
     notBefore: new Date(now - BACKDATE_MS),
     notAfter: new Date(now + o.lifetimeMs),
-    publicKey: keys.publicKey,
+    publicKey,
     signingKey,
     signingAlgorithm: SIGN_ALG,
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension(o.hosts.map((h) => ({ type: isIP(h) ? ('ip' as const) : ('dns' as const), value: h }))),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      new x509.ExtendedKeyUsageExtension(o.usages.map((u) => (u === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth))),
+      ...(hosts.length ? [new x509.SubjectAlternativeNameExtension(hosts.map((h) => ({ type: isIP(h) ? ('ip' as const) : ('dns' as const), value: h })))] : []),
+      await x509.SubjectKeyIdentifierExtension.create(publicKey),
       ...issuerExtensions,
     ],
   });
-  return { certPem: cert.toString('pem') + '\n', keyPem: await keyPem(keys.privateKey) };
+  return cert.toString('pem') + '\n';
+}
+
+// ---------------------------------------------------------------------------
+// Certificate signing requests (PKCS#10), as the certificates.k8s.io API carries them
+
+/** A fresh key and a PEM CSR for `CN=<commonName>, O=<organizations>` (and SANs `hosts`). */
+export async function createCertificateRequest(o: { commonName: string; organizations?: readonly string[]; hosts?: readonly string[] }): Promise<{ csrPem: string; keyPem: string }> {
+  const x509 = await x509lib();
+  const keys = await newKeyPair();
+  const hosts = o.hosts ?? [];
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+    name: subjectName(o.commonName, o.organizations),
+    keys,
+    signingAlgorithm: SIGN_ALG,
+    extensions: hosts.length ? [new x509.SubjectAlternativeNameExtension(hosts.map((h) => ({ type: isIP(h) ? ('ip' as const) : ('dns' as const), value: h })))] : [],
+  });
+  return { csrPem: csr.toString('pem') + '\n', keyPem: await keyPem(keys.privateKey) };
+}
+
+/** What a CSR asks for, once its self-signature checks out. */
+export interface ParsedCertificateRequest {
+  commonName: string;
+  organizations: string[];
+  dnsNames: string[];
+  ipAddresses: string[];
+}
+
+/** Parses a PEM CSR and verifies its signature; throws with a reason when it is not one. */
+export async function parseCertificateRequest(csrPem: string): Promise<ParsedCertificateRequest> {
+  const x509 = await x509lib();
+  const csr = new x509.Pkcs10CertificateRequest(csrPem);
+  if (!(await csr.verify())) throw new Error('the certificate request signature is invalid');
+  const name = new x509.Name(csr.subject).toJSON();
+  const values = (type: string) => name.flatMap((rdn) => rdn[type] ?? []);
+  const san = csr.extensions.find((e): e is InstanceType<typeof x509.SubjectAlternativeNameExtension> => e instanceof x509.SubjectAlternativeNameExtension);
+  const names = san?.names.items ?? [];
+  return {
+    commonName: values('CN')[0] ?? '',
+    organizations: values('O'),
+    dnsNames: names.filter((n) => n.type === 'dns').map((n) => n.value),
+    ipAddresses: names.filter((n) => n.type === 'ip').map((n) => n.value),
+  };
+}
+
+/** Signs a verified CSR with `issuer`: the certificate carries the CSR's subject and SANs. */
+export async function signCertificateRequest(csrPem: string, o: { usages: readonly CertUsage[]; lifetimeMs: number; issuer: CertKeyPem }): Promise<string> {
+  const x509 = await x509lib();
+  const req = await parseCertificateRequest(csrPem);
+  const csr = new x509.Pkcs10CertificateRequest(csrPem);
+  const publicKey = await csr.publicKey.export(EC_ALG, ['verify']);
+  return issueCert(
+    { commonName: req.commonName, organizations: req.organizations, hosts: [...req.dnsNames, ...req.ipAddresses], usages: o.usages, lifetimeMs: o.lifetimeMs, issuer: o.issuer },
+    publicKey,
+  );
+}
+
+/** The identity a client certificate stands for: CN is the user, each O a group (upstream's CommonNameUserConversion). */
+export function certificateIdentity(certPem: string): { user: string; groups: string[] } {
+  const cert = new NodeX509Certificate(certPem);
+  return subjectIdentity(cert.subject);
+}
+
+/** The CN and O values of a subject in Node's `X509Certificate.subject` form (one `K=V` per line). */
+export function subjectIdentity(subject: string): { user: string; groups: string[] } {
+  let user = '';
+  const groups: string[] = [];
+  for (const line of subject.split('\n')) {
+    const eq = line.indexOf('=');
+    const k = line.slice(0, eq);
+    const v = line.slice(eq + 1);
+    if (k === 'CN') user = v;
+    else if (k === 'O') groups.push(v);
+  }
+  return { user, groups };
+}
+
+/** `sha256:<hex>` of a certificate's DER, as kubeadm's discovery-token-ca-cert-hash and k3s's token pin the CA. */
+export function caCertHash(certPem: string): string {
+  return createHash('sha256').update(new NodeX509Certificate(certPem).raw).digest('hex');
 }
 
 /**

@@ -29,6 +29,7 @@ export const CRONJOBS = grp('batch', 'v1', 'cronjobs', 'CronJob');
 export const HORIZONTAL_POD_AUTOSCALERS = grp('autoscaling', 'v2', 'horizontalpodautoscalers', 'HorizontalPodAutoscaler');
 export const ENDPOINT_SLICES = grp('discovery.k8s.io', 'v1', 'endpointslices', 'EndpointSlice');
 export const STORAGE_CLASSES = grp('storage.k8s.io', 'v1', 'storageclasses', 'StorageClass', false);
+export const CERTIFICATE_SIGNING_REQUESTS = grp('certificates.k8s.io', 'v1', 'certificatesigningrequests', 'CertificateSigningRequest', false);
 export const INGRESSES = grp('networking.k8s.io', 'v1', 'ingresses', 'Ingress');
 export const NETWORK_POLICIES = grp('networking.k8s.io', 'v1', 'networkpolicies', 'NetworkPolicy');
 export const POD_DISRUPTION_BUDGETS = grp('policy', 'v1', 'poddisruptionbudgets', 'PodDisruptionBudget');

@@ -200,6 +200,9 @@ export interface HttpTransportOptions {
   server: string;
   caPem?: string;
   token?: string;
+  /** Client certificate and key (PEM) presented in the TLS handshake. */
+  certPem?: string;
+  keyPem?: string;
   /** Skip TLS verification (tests only). */
   insecure?: boolean;
 }
@@ -217,19 +220,42 @@ export function loadKubeconfig(path: string): HttpTransportOptions {
     server: cluster.server,
     caPem: cluster['certificate-authority-data'] ? Buffer.from(cluster['certificate-authority-data'], 'base64').toString() : cluster['certificate-authority'] ? readFileSync(cluster['certificate-authority'], 'utf8') : undefined,
     token: user.token ?? (user.tokenFile ? readFileSync(user.tokenFile, 'utf8').trim() : undefined),
+    certPem: pemField(user, 'client-certificate'),
+    keyPem: pemField(user, 'client-key'),
     insecure: !!cluster['insecure-skip-tls-verify'],
   };
 }
 
+/** A kubeconfig's `<name>-data` (base64) or `<name>` (a file path) entry. */
+function pemField(entry: Record<string, any>, name: string): string | undefined {
+  if (entry[`${name}-data`]) return Buffer.from(entry[`${name}-data`], 'base64').toString();
+  return entry[name] ? readFileSync(entry[name], 'utf8') : undefined;
+}
+
 export class HttpTransport implements Transport {
-  private readonly agent: http.Agent;
+  private agent: http.Agent;
   private readonly base: URL;
 
   constructor(private readonly opts: HttpTransportOptions) {
     this.base = new URL(opts.server);
-    this.agent = this.base.protocol === 'https:'
-      ? new https.Agent({ keepAlive: true, maxSockets: 64, ca: opts.caPem, rejectUnauthorized: !opts.insecure })
+    this.agent = this.newAgent();
+  }
+
+  private newAgent(): http.Agent {
+    const o = this.opts;
+    return this.base.protocol === 'https:'
+      ? new https.Agent({ keepAlive: true, maxSockets: 64, ca: o.caPem, cert: o.certPem, key: o.keyPem, rejectUnauthorized: !o.insecure })
       : new http.Agent({ keepAlive: true, maxSockets: 64 });
+  }
+
+  /** Presents a renewed client certificate from the next connection on (open watches keep theirs). */
+  setClientCert(certPem: string, keyPem: string): void {
+    this.opts.certPem = certPem;
+    this.opts.keyPem = keyPem;
+    const old = this.agent;
+    this.agent = this.newAgent();
+    // Idle sockets still carry the old certificate; busy ones (watches) end on their own.
+    for (const list of Object.values(old.freeSockets)) for (const s of list ?? []) s.destroy();
   }
 
   private send(req: TransportRequest): http.ClientRequest {

@@ -21,6 +21,8 @@ import { newServiceAccountController } from './service-account.js';
 import { newEndpointsController } from './endpoints.js';
 import { newEndpointSliceController } from './endpointslice.js';
 import { newRootCaController } from './root-ca.js';
+import { newTokensController } from './service-account-token.js';
+import { newCsrApprovingController, newCsrSigningController } from './csr.js';
 import { newLoadBalancerController } from './service-lb.js';
 import { newJobController } from './job.js';
 import { newHorizontalPodAutoscalerController } from './hpa.js';
@@ -54,6 +56,13 @@ export const CONTROLLERS: Record<string, { factory: ControllerFactory; workers: 
 function configuredControllers(options: ControllerOptions): Record<string, { factory: ControllerFactory; workers: number }> {
   const out: Record<string, { factory: ControllerFactory; workers: number }> = {};
   if (options.rootCaPem) out['root-ca-cert-publisher'] = { factory: (ctx) => newRootCaController(ctx, { caPem: options.rootCaPem! }), workers: 1 };
+  if (options.signingCa) {
+    out.csrapproving = { factory: newCsrApprovingController, workers: 1 };
+    out.csrsigning = { factory: (ctx) => newCsrSigningController(ctx, { ca: options.signingCa! }), workers: 1 };
+  }
+  if (options.rootCaPem && options.legacyTokenSigner) {
+    out['serviceaccount-token'] = { factory: (ctx) => newTokensController(ctx, { caPem: options.rootCaPem!, sign: options.legacyTokenSigner! }), workers: 1 };
+  }
   return out;
 }
 

@@ -3,6 +3,8 @@ import type { Clock } from '../util/clock.js';
 import type { EventRecorder } from '../client/events.js';
 import type { SharedInformerFactory } from '../client/informer.js';
 import type { Client, ResourceRef } from '../client/types.js';
+import type { LegacyTokenClaims } from './service-account-token.js';
+import type { CertKeyPem } from '../client/cert.js';
 
 /** Tunables of the controllers; every field has the upstream default. */
 export interface ControllerOptions {
@@ -22,6 +24,10 @@ export interface ControllerOptions {
   namespacedResources?: readonly ResourceRef[];
   /** The cluster CA (PEM) published as the kube-root-ca.crt ConfigMap in every namespace. */
   rootCaPem?: string;
+  /** Signs legacy service-account tokens (the API server's key); with rootCaPem, runs the tokens controller. */
+  legacyTokenSigner?: (claims: LegacyTokenClaims) => Promise<string>;
+  /** The cluster CA (certificate and key): with it the CSR approver and signer run. */
+  signingCa?: CertKeyPem;
   /** Addresses for type=LoadBalancer Services (default 127.0.1.0/24, reachable from the host). */
   loadBalancerPool?: string;
   /** Controllers to run (default: all), by name. */
