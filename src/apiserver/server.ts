@@ -29,6 +29,10 @@ import type { ApiRequest } from './request.js';
 import { NodeProxy } from './node-proxy.js';
 import { defaultTolerationsAdmission } from './admission/default-tolerations.js';
 import { priorityAdmission, SYSTEM_PRIORITY_CLASSES } from './admission/priority.js';
+import type { Authorizer } from './authz/types.js';
+import { AuthorizerChain } from './authz/chain.js';
+import { RbacAuthorizer } from './authz/rbac.js';
+import { reconcileBootstrapPolicy } from './authz/bootstrap-reconcile.js';
 
 export interface ApiServerOptions {
   dataDir: string;
@@ -63,6 +67,9 @@ export class ApiServer {
   url = '';
   port = 0;
   private readonly extraListeners: http.Server[] = [];
+  readonly rbac: RbacAuthorizer;
+  /** The authorization chain after the system:masters short-circuit, in order (RBAC last). */
+  readonly authorizers: Authorizer[];
 
   private constructor(
     readonly opts: ApiServerOptions,
@@ -77,8 +84,11 @@ export class ApiServer {
     this.storage.addAdmission(priorityAdmission(this.cache, this.registry));
     this.storage.addAdmission(defaultTolerationsAdmission());
     this.storage.addAdmission(serviceAccountAdmission({ cache: this.cache, registry: this.registry, requireServiceAccount: opts.requireServiceAccount ?? false }));
+    this.rbac = new RbacAuthorizer(this.cache, this.registry);
+    this.authorizers = [this.rbac];
     const host = opts.host ?? '127.0.0.1';
     this.handler = new ApiHandler({
+      authorizer: new AuthorizerChain(this.authorizers),
       registry: this.registry,
       storage: this.storage,
       authenticate: (req) => this.authenticate(req),
@@ -208,6 +218,7 @@ export class ApiServer {
           if (!isReason(e, 'AlreadyExists')) throw e;
         });
     }
+    await reconcileBootstrapPolicy(this.storage, this.registry, ctx);
   }
 
   /** The `kubernetes` Service in default, targeting the port we actually serve on. */

@@ -12,6 +12,9 @@ import { LeaderElector } from '../client/leader-election.js';
 import type { NodeStack } from '../agent/node-stack.js';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
+import type { UserInfo } from '../apiserver/objects.js';
+import { KUBE_CONTROLLER_MANAGER_USER, KUBE_SCHEDULER_USER, serviceAccountUser } from '../apiserver/authz/component-users.js';
+import { CONTROLLER_ACCOUNTS } from '../apiserver/authz/controller-policy.js';
 
 import { DEFAULT_DATA_DIR } from './defaults.js';
 export { DEFAULT_DATA_DIR };
@@ -112,20 +115,32 @@ export async function startControlPlane(flags: ClusterFlags): Promise<ControlPla
   let schedulerElector: LeaderElector | undefined;
   if (flags.controllers) {
     const identity = `${hostname()}_${randomUUID()}`;
+    // Each component under its own name, as upstream: the manager lists and watches as
+    // system:kube-controller-manager, each controller writes as its kube-system ServiceAccount.
+    const inProcess = (user: UserInfo) => new RestClient(new InProcessTransport(server.handler, user));
+    const controllerClients = new Map<string, RestClient>();
     controllers = startControllerManager({
-      client,
+      client: inProcess(KUBE_CONTROLLER_MANAGER_USER),
+      clientFor: (name) => {
+        const sa = CONTROLLER_ACCOUNTS[name];
+        if (!sa) return inProcess(KUBE_CONTROLLER_MANAGER_USER);
+        let c = controllerClients.get(sa);
+        if (!c) controllerClients.set(sa, (c = inProcess(serviceAccountUser('kube-system', sa))));
+        return c;
+      },
       options: { nodeMonitorGracePeriodSeconds: Number(flags.nodeMonitorGracePeriod), rootCaPem: server.pki.caCertPem, loadBalancerPool: flags.lbPool },
       leaderElection: flags.leaderElect ? { identity } : false,
       log: (m) => console.error(`skiff: controllers: ${m}`),
     });
+    const schedulerClient = inProcess(KUBE_SCHEDULER_USER);
     const runScheduler = async () => {
       // In one process the scheduler shares the controllers' caches; with leader election the
       // two may lead apart, so it keeps its own.
-      scheduler = await startScheduler(client, {}, flags.leaderElect ? undefined : controllers!.informers);
+      scheduler = await startScheduler(schedulerClient, {}, flags.leaderElect ? undefined : controllers!.informers);
     };
     if (flags.leaderElect) {
       schedulerElector = new LeaderElector({
-        client,
+        client: schedulerClient,
         name: 'kube-scheduler',
         identity,
         onStartedLeading: () => void runScheduler(),

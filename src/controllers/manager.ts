@@ -68,6 +68,12 @@ export interface ManagerOptions {
     renewDeadlineSeconds?: number;
     retryPeriodSeconds?: number;
   };
+  /**
+   * The client each controller writes with, by controller name (upstream's
+   * --use-service-account-credentials: one identity per controller); default `client`.
+   * Informers, events and leader election always use `client`.
+   */
+  clientFor?: (controller: string) => Client;
   /** Worker counts by controller name (defaults in CONTROLLERS). */
   workers?: Record<string, number>;
   log?: (msg: string) => void;
@@ -109,7 +115,7 @@ export function startControllerManager(opts: ManagerOptions): ControllerManager 
   const startAll = () => {
     const all = { ...CONTROLLERS, ...configuredControllers(options) };
     const names = Object.keys(all).filter((n) => !options.enabled || options.enabled.includes(n));
-    controllers = names.map((n) => all[n].factory(ctx));
+    controllers = names.map((n) => all[n].factory(opts.clientFor ? { ...ctx, client: opts.clientFor(n) } : ctx));
     runs = controllers.map((c) => c.run(opts.workers?.[c.name] ?? all[c.name]?.workers ?? 1).catch((err) => {
       opts.log?.(`controller ${c.name} failed: ${(err as Error).message}`);
     }));
