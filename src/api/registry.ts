@@ -136,6 +136,8 @@ export interface ResourceDef {
    * metadata.name: POST namespaces/NS/bindings is POST namespaces/NS/pods/NAME/binding.
    */
   createAs?: { plural: string; subresource: string };
+  /** A create-only review (TokenReview, SubjectAccessReview): answered by the API server, never stored. */
+  review?: boolean;
 }
 
 export const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];

@@ -30,6 +30,7 @@ import { bindPod, createAsSubresource, evict, getScale, updateScale } from './su
 import type { Authorizer, RequestAttributes } from './authz/types.js';
 import { requestAttributes } from './authz/attributes.js';
 import { forbiddenError } from './authz/forbidden.js';
+import { impersonatedUser } from './authz/impersonation.js';
 
 export interface HandlerOptions {
   registry: Registry;
@@ -45,6 +46,11 @@ export interface HandlerOptions {
   nodeProxy?: NodeProxy;
   /** serviceaccounts/NAME/token (TokenRequest). */
   issueToken?: (namespace: string, name: string, request: KObject) => Promise<KObject>;
+  /**
+   * Create-only review resources (TokenReview, …), keyed `group/plural`: a POST answers 201 with
+   * the filled-in object and stores nothing. The resource's `ResourceDef.review` is true.
+   */
+  reviews?: ReadonlyMap<string, (body: KObject, req: ApiRequest) => Promise<KObject>>;
   openApiSchemas?: Record<string, unknown>;
   /** metrics.k8s.io (default: scrapes the agents with the node proxy's token). */
   metrics?: MetricsApi;
@@ -97,8 +103,8 @@ export class ApiHandler {
     }
     const user = req.user ?? (await this.opts.authenticate(req));
     if (!user) throw unauthorized();
-    req.user = user;
-    await this.authorize(requestAttributes(user, req.method, req.path, req.query));
+    req.user = await impersonatedUser(req.headers, user, this.opts.authorizer);
+    await this.authorize(requestAttributes(req.user, req.method, req.path, req.query));
 
     const reg = this.opts.registry;
     const accept = req.headers['accept'];
@@ -163,6 +169,11 @@ export class ApiHandler {
     };
     if (ctx.fieldManager) checkFieldManager(m, ctx.fieldManager);
     const storage = this.opts.storage;
+    if (def.review) {
+      const review = this.opts.reviews?.get(`${def.group}/${def.plural}`);
+      if (name || m !== 'POST' || !review) throw methodNotAllowed(`the server does not allow this method on the requested resource`);
+      return jsonResponse(201, await review(decodeBody(req), req));
+    }
     if (!name) {
       if (m === 'GET') return queryBool(req.query, 'watch') ? serveWatch(this.watchOptions, req, rp) : listObjects(this.crud, req, rp);
       if (m === 'POST') return def.createAs ? createAsSubresource(storage, req, rp, ctx) : createObject(this.crud, req, rp, ctx);
@@ -237,7 +248,7 @@ export class ApiHandler {
     try {
       const user = req.user ?? (await this.opts.authenticate(req));
       if (!user) throw unauthorized();
-      req.user = user;
+      req.user = await impersonatedUser(req.headers, user, this.opts.authorizer);
       const segs = req.path.split('/').slice(1).map(decodeURIComponent);
       // /api/v1/namespaces/{ns}/pods/{name}/{sub}
       if (segs.length !== 7 || segs[0] !== 'api' || segs[2] !== 'namespaces' || segs[4] !== 'pods' || !['exec', 'attach', 'portforward'].includes(segs[6])) {
@@ -246,7 +257,7 @@ export class ApiHandler {
       const sub = segs[6];
       // A WebSocket upgrade is a GET; upstream also requires create on the subresource
       // (AuthorizePodWebsocketUpgradeCreatePermission), the verb the SPDY POST needs.
-      const attrs = requestAttributes(user, req.method, req.path, req.query);
+      const attrs = requestAttributes(req.user, req.method, req.path, req.query);
       await this.authorize(attrs);
       if (attrs.verb !== 'create') await this.authorize({ ...attrs, verb: 'create' });
       const protocols = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);

@@ -33,6 +33,8 @@ import type { Authorizer } from './authz/types.js';
 import { AuthorizerChain } from './authz/chain.js';
 import { RbacAuthorizer } from './authz/rbac.js';
 import { reconcileBootstrapPolicy } from './authz/bootstrap-reconcile.js';
+import { rbacEscalationAdmission } from './admission/rbac-escalation.js';
+import { accessReviews } from './authz/reviews.js';
 
 export interface ApiServerOptions {
   dataDir: string;
@@ -86,9 +88,11 @@ export class ApiServer {
     this.storage.addAdmission(serviceAccountAdmission({ cache: this.cache, registry: this.registry, requireServiceAccount: opts.requireServiceAccount ?? false }));
     this.rbac = new RbacAuthorizer(this.cache, this.registry);
     this.authorizers = [this.rbac];
+    const authorizer = new AuthorizerChain(this.authorizers);
+    this.storage.addAdmission(rbacEscalationAdmission({ cache: this.cache, rbac: this.rbac, authorizer }));
     const host = opts.host ?? '127.0.0.1';
     this.handler = new ApiHandler({
-      authorizer: new AuthorizerChain(this.authorizers),
+      authorizer,
       registry: this.registry,
       storage: this.storage,
       authenticate: (req) => this.authenticate(req),
@@ -97,6 +101,7 @@ export class ApiServer {
       bookmarkIntervalMs: opts.bookmarkIntervalMs,
       nodeProxy: new NodeProxy(this.storage, this.registry, pki.adminToken),
       issueToken: (ns, name, req) => this.issueToken(ns, name, req),
+      reviews: new Map(accessReviews(authorizer, this.rbac)),
     });
     this.kubeconfigPath = join(opts.dataDir, 'kubeconfig');
   }

@@ -60,6 +60,8 @@ const roles: Record<string, BootstrapClusterRole['rules']> = {
     r(['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'], [apps, ext], ['replicasets']),
     r(['get', 'list', 'watch', 'update'], core, ['pods']),
     eventsRule(),
+    // SKIFF: the revision annotation is written with a merge patch through the status subresource (upstream updates the object).
+    r('patch', apps, ['deployments/status']),
   ],
   'disruption-controller': [
     r(READ, [ext, apps], ['deployments']),
@@ -101,6 +103,8 @@ const roles: Record<string, BootstrapClusterRole['rules']> = {
     r('update', batch, ['jobs/finalizers']),
     r(['list', 'watch', 'create', 'delete', 'patch'], core, ['pods']),
     eventsRule(),
+    // SKIFF: ttlSecondsAfterFinished is enforced by the job controller itself (upstream: ttl-after-finished-controller).
+    r('delete', batch, ['jobs']),
   ],
   'namespace-controller': [
     r(['get', 'list', 'watch', 'delete'], core, ['namespaces']),

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compactRuleString, covers, ruleAllows, uncovered, type PolicyRule } from './rbac-rules.js';
+import { compactRules, compactRuleString, covers, ruleAllows, uncovered, type PolicyRule } from './rbac-rules.js';
 import { requestAttributes } from './attributes.js';
 
 const user = { name: 'u', groups: [] };
@@ -47,8 +47,12 @@ test('covers: a holder covers a rule only with every verb/resource/name of it', 
   assert.ok(covers([{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }], { verbs: ['*'], apiGroups: ['*'], resources: ['*'] }));
   const missing = uncovered(owner, [{ verbs: ['get', 'delete'], apiGroups: [''], resources: ['pods', 'secrets'] }]);
   assert.deepEqual(missing.map(compactRuleString), [
-    '{APIGroups:[""], Resources:["secrets"], Verbs:["get"]}',
     '{APIGroups:[""], Resources:["pods"], Verbs:["delete"]}',
+    '{APIGroups:[""], Resources:["secrets"], Verbs:["get"]}',
     '{APIGroups:[""], Resources:["secrets"], Verbs:["delete"]}',
+  ]);
+  assert.deepEqual(compactRules(missing).map(compactRuleString), [
+    '{APIGroups:[""], Resources:["pods"], Verbs:["delete"]}',
+    '{APIGroups:[""], Resources:["secrets"], Verbs:["get" "delete"]}',
   ]);
 });

@@ -125,12 +125,12 @@ export function uncovered(owner: readonly PolicyRule[], rules: readonly PolicyRu
   return out;
 }
 
-/** Splits a rule into rules of one verb, group, resource and name each (or one verb and URL). */
+/** Splits a rule into rules of one group, resource, verb and name each, or one URL and verb (upstream's BreakdownRule order). */
 export function breakdown(rule: PolicyRule): PolicyRule[] {
   const out: PolicyRule[] = [];
-  for (const verb of rule.verbs) {
-    for (const group of rule.apiGroups ?? []) {
-      for (const resource of rule.resources ?? []) {
+  for (const group of rule.apiGroups ?? []) {
+    for (const resource of rule.resources ?? []) {
+      for (const verb of rule.verbs) {
         if (rule.resourceNames?.length) {
           for (const name of rule.resourceNames) out.push({ verbs: [verb], apiGroups: [group], resources: [resource], resourceNames: [name] });
         } else {
@@ -138,7 +138,33 @@ export function breakdown(rule: PolicyRule): PolicyRule[] {
         }
       }
     }
-    for (const url of rule.nonResourceURLs ?? []) out.push({ verbs: [verb], nonResourceURLs: [url] });
+  }
+  for (const url of rule.nonResourceURLs ?? []) for (const verb of rule.verbs) out.push({ verbs: [verb], nonResourceURLs: [url] });
+  return out;
+}
+
+/**
+ * Merges broken-down rules that differ only in their verb (upstream's CompactRules), so a
+ * message lists `Verbs:["get" "list"]` once per resource.
+ */
+export function compactRules(rules: readonly PolicyRule[]): PolicyRule[] {
+  const out: PolicyRule[] = [];
+  const byKey = new Map<string, PolicyRule>();
+  for (const r of rules) {
+    const simple = !r.nonResourceURLs?.length && !r.resourceNames?.length && r.apiGroups?.length === 1 && r.resources?.length === 1;
+    if (!simple) {
+      out.push(r);
+      continue;
+    }
+    const key = `${r.apiGroups![0]}\0${r.resources![0]}`;
+    const have = byKey.get(key);
+    if (have) {
+      for (const v of r.verbs) if (!have.verbs.includes(v)) have.verbs.push(v);
+    } else {
+      const copy = { ...r, verbs: [...r.verbs] };
+      byKey.set(key, copy);
+      out.push(copy);
+    }
   }
   return out;
 }

@@ -51,6 +51,11 @@ export class RbacAuthorizer implements Authorizer {
     };
   }
 
+  /** The ResourceDef of Role or ClusterRole. */
+  roleDef(kind: 'Role' | 'ClusterRole'): ResourceDef {
+    return kind === 'Role' ? this.defs.role : this.defs.clusterRole;
+  }
+
   authorize(attrs: RequestAttributes): AuthorizationResult {
     let allowed = false;
     this.visitRules(attrs.user, attrs.namespace, (rules) => (allowed = rulesAllow(attrs, rules)));
