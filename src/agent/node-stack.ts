@@ -27,6 +27,8 @@ export interface NodeStackOptions extends Omit<AgentOptions, 'pullImage' | 'serv
   proxyTable: string;
   /** Run cluster DNS here and point kube-dns at it (one node per cluster does this). */
   runDns?: boolean;
+  /** The client of the service proxy and cluster DNS (upstream: kube-proxy's own identity); default `client`. */
+  proxyClient?: Client;
 }
 
 export interface NodeStack {
@@ -141,11 +143,11 @@ export async function startNodeStack(opts: NodeStackOptions): Promise<NodeStack>
   let dns: ClusterDns | undefined;
   const gw = ensureBridge(bridge, opts.podCidr);
   if (opts.runDns !== false) {
-    dns = new ClusterDns({ client: opts.client, listen: { host: gw, port: 53 }, clusterDomain: opts.clusterDomain, log });
+    dns = new ClusterDns({ client: opts.proxyClient ?? opts.client, listen: { host: gw, port: 53 }, clusterDomain: opts.clusterDomain, log });
     await dns.start();
     await publishDns(opts.client, dnsIp, gw, 53);
   }
-  const proxy = new ServiceProxy({ client: opts.client, tableName: opts.proxyTable, serviceCidr: opts.serviceCidr, masqueradeCidr: opts.podCidr, log });
+  const proxy = new ServiceProxy({ client: opts.proxyClient ?? opts.client, tableName: opts.proxyTable, serviceCidr: opts.serviceCidr, masqueradeCidr: opts.podCidr, log });
   await proxy.start();
   const images = ImageStore.open(opts.dataDir);
   const puller = registryPuller(opts.client, images, opts.dataDir, log);

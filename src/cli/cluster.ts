@@ -13,7 +13,7 @@ import type { NodeStack } from '../agent/node-stack.js';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { UserInfo } from '../apiserver/objects.js';
-import { KUBE_CONTROLLER_MANAGER_USER, KUBE_SCHEDULER_USER, serviceAccountUser } from '../apiserver/authz/component-users.js';
+import { KUBE_CONTROLLER_MANAGER_USER, KUBE_PROXY_USER, KUBE_SCHEDULER_USER, serviceAccountUser } from '../apiserver/authz/component-users.js';
 import { CONTROLLER_ACCOUNTS } from '../apiserver/authz/controller-policy.js';
 
 import { DEFAULT_DATA_DIR } from './defaults.js';
@@ -199,6 +199,7 @@ export function registerClusterCommands(program: Command): void {
         const { startNodeStack } = await import('../agent/node-stack.js');
         node = await startNodeStack({
           client: cp.client,
+          proxyClient: new RestClient(new InProcessTransport(cp.server.handler, KUBE_PROXY_USER)),
           nodeName: flags.nodeName,
           dataDir: flags.dataDir,
           podCidr: flags.podCidr,

@@ -50,6 +50,8 @@ export function rbacEscalationAdmission(opts: EscalationOptions): AdmissionPlugi
     let rules: PolicyRule[];
     if (def.kind === 'Role' || def.kind === 'ClusterRole') {
       if ((await opts.authorizer.authorize(specialVerb(user, 'escalate', def.plural, namespace, name))).decision === 'allow') return;
+      // An aggregated role's rules are whatever its selectors pick up later, so only escalate may write one.
+      if (def.kind === 'ClusterRole' && obj.aggregationRule) throw forbidden(gr, name, 'must have cluster-admin privileges to use the aggregationRule');
       rules = (obj.rules as PolicyRule[] | undefined) ?? [];
     } else if (def.kind === 'RoleBinding' || def.kind === 'ClusterRoleBinding') {
       const ref = (obj.roleRef ?? {}) as { kind?: string; name?: string };

@@ -40,18 +40,27 @@ test('escalation: roles and bindings may grant only what the requester holds, un
     assert.equal(more.body.message, 'roles.rbac.authorization.k8s.io "more" is forbidden: user "bob" (groups=["system:authenticated"]) is attempting to grant RBAC permissions not currently held:\n'
       + '{APIGroups:[""], Resources:["pods"], Verbs:["list"]}\n{APIGroups:[""], Resources:["secrets"], Verbs:["get" "list"]}');
     assert.equal((await call(s, bob, 'POST', `${rbac}/namespaces/default/roles`, { metadata: { name: 'less' }, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get'] }] })).status, 201);
-    const bindAdmin = { metadata: { name: 'bob-admin' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'admin' }, subjects: [{ kind: 'User', name: 'bob' }] };
+    // No aggregation controller runs here, so bind a role with rules of its own.
+    const bindAdmin = { metadata: { name: 'bob-admin' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:aggregate-to-edit' }, subjects: [{ kind: 'User', name: 'bob' }] };
     const denied = await call(s, bob, 'POST', `${rbac}/namespaces/default/rolebindings`, bindAdmin);
     assert.equal(denied.status, 403);
     assert.match(denied.body.message, /^rolebindings\.rbac\.authorization\.k8s\.io "bob-admin" is forbidden: user "bob" .* is attempting to grant RBAC permissions not currently held:\n/);
     // `bind` on that ClusterRole by name lets him.
     await call(s, ADMIN_USER, 'POST', `${rbac}/namespaces/default/roles`, {
-      metadata: { name: 'bind-admin' }, rules: [{ apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterroles'], verbs: ['bind'], resourceNames: ['admin'] }],
+      metadata: { name: 'bind-admin' }, rules: [{ apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterroles'], verbs: ['bind'], resourceNames: ['system:aggregate-to-edit'] }],
     });
     await call(s, ADMIN_USER, 'POST', `${rbac}/namespaces/default/rolebindings`, {
       metadata: { name: 'bob-bind' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'bind-admin' }, subjects: [{ kind: 'User', name: 'bob' }],
     });
     assert.equal((await call(s, bob, 'POST', `${rbac}/namespaces/default/rolebindings`, bindAdmin)).status, 201);
+    // An aggregationRule needs escalate on clusterroles.
+    await call(s, ADMIN_USER, 'POST', `${rbac}/clusterroles`, { metadata: { name: 'cr-writer' }, rules: [{ apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterroles'], verbs: ['create'] }] });
+    await call(s, ADMIN_USER, 'POST', `${rbac}/clusterrolebindings`, {
+      metadata: { name: 'bob-cr' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cr-writer' }, subjects: [{ kind: 'User', name: 'bob' }],
+    });
+    const agg = await call(s, bob, 'POST', `${rbac}/clusterroles`, { metadata: { name: 'agg' }, aggregationRule: { clusterRoleSelectors: [{ matchLabels: { x: 'y' } }] } });
+    assert.equal(agg.status, 403);
+    assert.equal(agg.body.message, 'clusterroles.rbac.authorization.k8s.io "agg" is forbidden: must have cluster-admin privileges to use the aggregationRule');
     // `escalate` on roles lets a role grant anything (so does `*`, which includes it).
     await call(s, ADMIN_USER, 'POST', `${rbac}/namespaces/default/roles`, {
       metadata: { name: 'escalate' }, rules: [{ apiGroups: ['rbac.authorization.k8s.io'], resources: ['roles'], verbs: ['escalate'] }],
