@@ -6,7 +6,7 @@
 import type { UserInfo } from '../objects.js';
 import type { RequestAttributes } from './types.js';
 
-/** Verbs that name no subresource (upstream's specialVerbsNoSubresources). */
+/** Subresources of a namespace itself (upstream's namespaceSubresources): namespaces/NS/status is not a resource named status. */
 const NAMESPACE_SUBRESOURCES = new Set(['status', 'finalize']);
 
 const METHOD_VERBS: Record<string, string> = { POST: 'create', GET: 'get', HEAD: 'get', PUT: 'update', PATCH: 'patch', DELETE: 'delete' };
@@ -20,8 +20,7 @@ function isTrue(v: string | null): boolean {
  * documents are resource requests; everything else (/api, /apis/apps, /openapi/v3, /version,
  * /metrics) is a non-resource request whose verb is the lower-cased method.
  */
-export function requestAttributes(user: UserInfo, method: string, rawPath: string, query: URLSearchParams): RequestAttributes {
-  const path = rawPath;
+export function requestAttributes(user: UserInfo, method: string, path: string, query: URLSearchParams): RequestAttributes {
   const m = method.toUpperCase();
   const nonResource: RequestAttributes = {
     user, verb: m.toLowerCase(), resourceRequest: false, path, apiGroup: '', apiVersion: '', resource: '', subresource: '', namespace: '', name: '',
