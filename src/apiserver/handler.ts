@@ -27,6 +27,10 @@ import { pageNotFound, resolveResourcePath, type ResourcePath } from './routes.j
 import { createObject, deleteCollection, deleteObject, getObject, listObjects, patchObject, updateObject, type CrudEnv } from './crud.js';
 import { serveWatch, type WatchOptions } from './watch.js';
 import { bindPod, createAsSubresource, evict, getScale, updateScale } from './subresources.js';
+import type { Authorizer, RequestAttributes } from './authz/types.js';
+import { requestAttributes } from './authz/attributes.js';
+import { forbiddenError } from './authz/forbidden.js';
+import { impersonatedUser } from './authz/impersonation.js';
 
 export interface HandlerOptions {
   registry: Registry;
@@ -55,6 +59,8 @@ export interface HandlerOptions {
    * under /ui/): returns a response for the paths it owns, undefined for every other.
    */
   staticRoutes?: (req: ApiRequest) => ApiResponse | undefined;
+  /** The authorization chain run after authentication on every request (none: everyone may do anything). */
+  authorizer?: Authorizer;
 }
 
 const PUBLIC_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version']);
@@ -104,7 +110,8 @@ export class ApiHandler {
     if (staticResponse) return staticResponse;
     const user = req.user ?? (await this.opts.authenticate(req));
     if (!user) throw unauthorized();
-    req.user = user;
+    req.user = await impersonatedUser(req.headers, user, this.opts.authorizer);
+    await this.authorize(requestAttributes(req.user, req.method, req.path, req.query));
 
     const reg = this.opts.registry;
     const accept = req.headers['accept'];
@@ -224,6 +231,13 @@ export class ApiHandler {
     throw methodNotAllowed(`the server does not allow this method on the requested resource`);
   }
 
+  /** Throws upstream's 403 unless the authorization chain allows `attrs`. */
+  private async authorize(attrs: RequestAttributes): Promise<void> {
+    if (!this.opts.authorizer) return;
+    const r = await this.opts.authorizer.authorize(attrs);
+    if (r.decision !== 'allow') throw forbiddenError(attrs, r.reason);
+  }
+
   /** The node proxy, for the HTTP layer's upgrade path. */
   nodeProxyOrThrow(): NodeProxy {
     return this.nodeProxy();
@@ -242,13 +256,18 @@ export class ApiHandler {
     try {
       const user = req.user ?? (await this.opts.authenticate(req));
       if (!user) throw unauthorized();
-      req.user = user;
+      req.user = await impersonatedUser(req.headers, user, this.opts.authorizer);
       const segs = req.path.split('/').slice(1).map(decodeURIComponent);
       // /api/v1/namespaces/{ns}/pods/{name}/{sub}
       if (segs.length !== 7 || segs[0] !== 'api' || segs[2] !== 'namespaces' || segs[4] !== 'pods' || !['exec', 'attach', 'portforward'].includes(segs[6])) {
         throw badRequest(`upgrade is only supported for pods/exec, pods/attach and pods/portforward`);
       }
       const sub = segs[6];
+      // A WebSocket upgrade is a GET; upstream also requires create on the subresource
+      // (AuthorizePodWebsocketUpgradeCreatePermission), the verb the SPDY POST needs.
+      const attrs = requestAttributes(req.user, req.method, req.path, req.query);
+      await this.authorize(attrs);
+      if (attrs.verb !== 'create') await this.authorize({ ...attrs, verb: 'create' });
       const protocols = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
       // kubectl first tries SPDY tunnelled in WebSocket; refusing it makes kubectl use the SPDY POST path.
       if (sub === 'portforward' && protocols.length > 0 && protocols.every((p) => p.startsWith('SPDY/3.1+'))) {

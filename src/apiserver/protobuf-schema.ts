@@ -13,6 +13,7 @@
  * Scalars without options are Go values with `omitempty`: zero values are dropped.
  */
 import protobuf from 'protobufjs';
+import { ACCESS_REVIEW_PROTO, AUTHORIZATION_KINDS } from './protobuf-schema-authz.js';
 
 const META = `
 syntax = "proto2";
@@ -678,7 +679,8 @@ export const KIND_TYPES: Readonly<Record<string, Readonly<Record<string, string>
   },
   'scheduling.k8s.io/v1': { PriorityClass: 'scheduling.PriorityClass' },
   'policy/v1': { PodDisruptionBudget: 'policy.PodDisruptionBudget' },
-  'authentication.k8s.io/v1': { TokenRequest: 'authentication.TokenRequest', TokenReview: 'authentication.TokenReview' },
+  'authorization.k8s.io/v1': AUTHORIZATION_KINDS,
+  'authentication.k8s.io/v1': { TokenRequest: 'authentication.TokenRequest', TokenReview: 'authentication.TokenReview', SelfSubjectReview: 'authorization.SelfSubjectReview' },
 };
 
 let cached: protobuf.Root | undefined;
@@ -691,6 +693,7 @@ export function schemaRoot(): protobuf.Root {
   for (const text of [META, INTSTR, RESOURCE, CORE, APPS, BATCH, AUTOSCALING, RBAC, SCHEDULING, POLICY, AUTHENTICATION]) {
     protobuf.parse(text, root, opts);
   }
+  protobuf.parse(ACCESS_REVIEW_PROTO, root, opts);
   root.resolveAll();
   cached = root;
   return root;

@@ -22,6 +22,8 @@ import { Authenticator } from './authn/authenticator.js';
 import { TokenApi } from './authn/token-api.js';
 import { ensureNodeToken } from './node-token.js';
 import { NodeAuthorizer } from './authz/node.js';
+import { CLUSTER_ROLES } from './authz/bootstrap-policy.js';
+import { rulesAllow } from './authz/rbac-rules.js';
 import { serviceAccountAdmission } from './admission/service-account.js';
 import { nodeRestrictionAdmission } from './admission/node-restriction.js';
 import { csrAdmission } from './admission/csr.js';
@@ -35,6 +37,12 @@ import type { ApiRequest } from './request.js';
 import { NodeProxy } from './node-proxy.js';
 import { defaultTolerationsAdmission } from './admission/default-tolerations.js';
 import { priorityAdmission, SYSTEM_PRIORITY_CLASSES } from './admission/priority.js';
+import type { Authorizer } from './authz/types.js';
+import { AuthorizerChain } from './authz/chain.js';
+import { RbacAuthorizer } from './authz/rbac.js';
+import { reconcileBootstrapPolicy } from './authz/bootstrap-reconcile.js';
+import { rbacEscalationAdmission } from './admission/rbac-escalation.js';
+import { accessReviews } from './authz/reviews.js';
 
 export interface ApiServerOptions {
   dataDir: string;
@@ -75,6 +83,9 @@ export class ApiServer {
   readonly tokens: TokenApi;
   /** The Node authorizer over this server's watch cache: first in the authorization chain (Node, RBAC). */
   readonly nodeAuthorizer: NodeAuthorizer;
+  readonly rbac: RbacAuthorizer;
+  /** The authorization chain after the system:masters short-circuit, in order (RBAC last). */
+  readonly authorizers: Authorizer[];
 
   private constructor(
     readonly opts: ApiServerOptions,
@@ -92,10 +103,17 @@ export class ApiServer {
     this.storage.addAdmission(nodeRestrictionAdmission({ cache: this.cache, registry: this.registry }));
     this.storage.addAdmission(csrAdmission());
     this.authenticator = new Authenticator({ pki, cache: this.cache, registry: this.registry, adminUser: ADMIN_USER, now: opts.clock ? () => opts.clock!.now() : undefined });
-    this.nodeAuthorizer = new NodeAuthorizer({ cache: this.cache, registry: this.registry });
     this.tokens = new TokenApi({ pki, cache: this.cache, registry: this.registry, authenticator: this.authenticator, now: opts.clock ? () => opts.clock!.now() : undefined });
+    this.rbac = new RbacAuthorizer(this.cache, this.registry);
+    // Node first: a node's requests about its own pods' objects are decided by the graph (upstream's order).
+    const nodeRules = CLUSTER_ROLES.find((role) => role.name === 'system:node')?.rules ?? [];
+    this.nodeAuthorizer = new NodeAuthorizer({ cache: this.cache, registry: this.registry, nodeRulesAllow: (attrs) => rulesAllow(attrs, nodeRules) });
+    this.authorizers = [this.nodeAuthorizer, this.rbac];
+    const authorizer = new AuthorizerChain(this.authorizers);
+    this.storage.addAdmission(rbacEscalationAdmission({ cache: this.cache, rbac: this.rbac, authorizer }));
     const host = opts.host ?? '127.0.0.1';
     this.handler = new ApiHandler({
+      authorizer,
       registry: this.registry,
       storage: this.storage,
       authenticate: (req) => this.authenticate(req),
@@ -104,7 +122,7 @@ export class ApiServer {
       bookmarkIntervalMs: opts.bookmarkIntervalMs,
       nodeProxy: new NodeProxy(this.storage, this.registry, { caPem: pki.caCertPem, certPem: pki.kubeletClientCert.certPem, keyPem: pki.kubeletClientCert.keyPem }),
       issueToken: (ns, name, req, user) => this.tokens.issue(ns, name, req, user),
-      reviews: new Map([['authentication.k8s.io/tokenreviews', (body) => this.tokens.review(body)]]),
+      reviews: new Map([['authentication.k8s.io/tokenreviews', (body) => this.tokens.review(body)], ...accessReviews(authorizer, this.rbac)]),
       staticRoutes: opts.staticRoutes,
     });
     this.kubeconfigPath = join(opts.dataDir, 'kubeconfig');
@@ -185,6 +203,7 @@ export class ApiServer {
           if (!isReason(e, 'AlreadyExists')) throw e;
         });
     }
+    await reconcileBootstrapPolicy(this.storage, this.registry, ctx);
   }
 
   /** The `kubernetes` Service in default, targeting the port we actually serve on. */

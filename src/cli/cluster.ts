@@ -13,6 +13,9 @@ import { LeaderElector } from '../client/leader-election.js';
 import type { NodeStack } from '../agent/node-stack.js';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
+import type { UserInfo } from '../apiserver/objects.js';
+import { KUBE_CONTROLLER_MANAGER_USER, KUBE_PROXY_USER, KUBE_SCHEDULER_USER, serviceAccountUser } from '../apiserver/authz/component-users.js';
+import { CONTROLLER_ACCOUNTS } from '../apiserver/authz/controller-policy.js';
 
 import { DEFAULT_DATA_DIR } from './defaults.js';
 import { dashboardRoutes } from '../dashboard/assets.js';
@@ -115,8 +118,19 @@ export async function startControlPlane(flags: ClusterFlags): Promise<ControlPla
   let schedulerElector: LeaderElector | undefined;
   if (flags.controllers) {
     const identity = `${hostname()}_${randomUUID()}`;
+    // Each component under its own name, as upstream: the manager lists and watches as
+    // system:kube-controller-manager, each controller writes as its kube-system ServiceAccount.
+    const inProcess = (user: UserInfo) => new RestClient(new InProcessTransport(server.handler, user));
+    const controllerClients = new Map<string, RestClient>();
     controllers = startControllerManager({
-      client,
+      client: inProcess(KUBE_CONTROLLER_MANAGER_USER),
+      clientFor: (name) => {
+        const sa = CONTROLLER_ACCOUNTS[name];
+        if (!sa) return inProcess(KUBE_CONTROLLER_MANAGER_USER);
+        let c = controllerClients.get(sa);
+        if (!c) controllerClients.set(sa, (c = inProcess(serviceAccountUser('kube-system', sa))));
+        return c;
+      },
       options: {
         nodeMonitorGracePeriodSeconds: Number(flags.nodeMonitorGracePeriod), rootCaPem: server.pki.caCertPem, loadBalancerPool: flags.lbPool,
         legacyTokenSigner: (c) => signLegacyServiceAccountToken(server.pki, c),
@@ -125,14 +139,15 @@ export async function startControlPlane(flags: ClusterFlags): Promise<ControlPla
       leaderElection: flags.leaderElect ? { identity } : false,
       log: (m) => console.error(`skiff: controllers: ${m}`),
     });
+    const schedulerClient = inProcess(KUBE_SCHEDULER_USER);
     const runScheduler = async () => {
       // In one process the scheduler shares the controllers' caches; with leader election the
       // two may lead apart, so it keeps its own.
-      scheduler = await startScheduler(client, {}, flags.leaderElect ? undefined : controllers!.informers);
+      scheduler = await startScheduler(schedulerClient, {}, flags.leaderElect ? undefined : controllers!.informers);
     };
     if (flags.leaderElect) {
       schedulerElector = new LeaderElector({
-        client,
+        client: schedulerClient,
         name: 'kube-scheduler',
         identity,
         onStartedLeading: () => void runScheduler(),
@@ -195,7 +210,7 @@ export function registerClusterCommands(program: Command): void {
         const serving = await issueNodeServingCert(cp.server.pki, flags.nodeName, ['127.0.0.1']);
         node = await startNodeStack({
           client: new RestClient(new InProcessTransport(cp.server.handler, nodeUser)),
-          proxyClient: cp.client,
+          proxyClient: new RestClient(new InProcessTransport(cp.server.handler, KUBE_PROXY_USER)),
           nodeName: flags.nodeName,
           dataDir: flags.dataDir,
           podCidr: flags.podCidr,

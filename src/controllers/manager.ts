@@ -30,6 +30,7 @@ import { newCronJobController } from './cronjob.js';
 import { newDaemonSetController } from './daemonset.js';
 import { newStatefulSetController } from './statefulset.js';
 import { newPersistentVolumeController } from './persistentvolume.js';
+import { newClusterRoleAggregationController } from './clusterrole-aggregation.js';
 import type { Controller, ControllerContext, ControllerFactory, ControllerOptions } from './types.js';
 
 /** Every controller by name, with its default worker count (upstream --concurrent-* flags). */
@@ -50,6 +51,7 @@ export const CONTROLLERS: Record<string, { factory: ControllerFactory; workers: 
   statefulset: { factory: newStatefulSetController, workers: 5 },
   persistentvolume: { factory: newPersistentVolumeController, workers: 1 },
   'service-lb': { factory: (ctx) => newLoadBalancerController(ctx, { pool: ctx.options.loadBalancerPool }), workers: 1 },
+  'clusterrole-aggregation': { factory: newClusterRoleAggregationController, workers: 1 },
 };
 
 /** Controllers that need configuration to run; started only when it is given. */
@@ -79,6 +81,12 @@ export interface ManagerOptions {
     renewDeadlineSeconds?: number;
     retryPeriodSeconds?: number;
   };
+  /**
+   * The client each controller writes with, by controller name (upstream's
+   * --use-service-account-credentials: one identity per controller); default `client`.
+   * Informers, events and leader election always use `client`.
+   */
+  clientFor?: (controller: string) => Client;
   /** Worker counts by controller name (defaults in CONTROLLERS). */
   workers?: Record<string, number>;
   log?: (msg: string) => void;
@@ -120,7 +128,7 @@ export function startControllerManager(opts: ManagerOptions): ControllerManager 
   const startAll = () => {
     const all = { ...CONTROLLERS, ...configuredControllers(options) };
     const names = Object.keys(all).filter((n) => !options.enabled || options.enabled.includes(n));
-    controllers = names.map((n) => all[n].factory(ctx));
+    controllers = names.map((n) => all[n].factory(opts.clientFor ? { ...ctx, client: opts.clientFor(n) } : ctx));
     runs = controllers.map((c) => c.run(opts.workers?.[c.name] ?? all[c.name]?.workers ?? 1).catch((err) => {
       opts.log?.(`controller ${c.name} failed: ${(err as Error).message}`);
     }));
