@@ -31,9 +31,39 @@ export const CONTROLLER_ACCOUNTS: Record<string, string> = {
   'service-lb': 'service-controller',
   'root-ca-cert-publisher': 'root-ca-cert-publisher',
   'clusterrole-aggregation': 'clusterrole-aggregation-controller',
+  persistentvolume: 'persistent-volume-binder',
+  csrapproving: 'certificate-controller',
+  csrsigning: 'certificate-controller',
 };
 
+const certificates = 'certificates.k8s.io';
+const storage = 'storage.k8s.io';
+
 const roles: Record<string, BootstrapClusterRole['rules']> = {
+  'certificate-controller': [
+    r(['get', 'list', 'watch', 'delete'], certificates, ['certificatesigningrequests']),
+    r('update', certificates, ['certificatesigningrequests/status', 'certificatesigningrequests/approval']),
+    r('approve', certificates, ['signers'], ['kubernetes.io/kube-apiserver-client-kubelet']),
+    r('sign', certificates, ['signers'], ['kubernetes.io/kube-apiserver-client', 'kubernetes.io/kube-apiserver-client-kubelet', 'kubernetes.io/kubelet-serving']),
+    r('create', 'authorization.k8s.io', ['subjectaccessreviews']),
+    eventsRule(),
+  ],
+  'persistent-volume-binder': [
+    r(['get', 'list', 'watch', 'update', 'create', 'delete'], core, ['persistentvolumes']),
+    r('update', core, ['persistentvolumes/status']),
+    r(['get', 'list', 'watch', 'update'], core, ['persistentvolumeclaims']),
+    r('update', core, ['persistentvolumeclaims/status']),
+    r(['list', 'watch', 'get', 'create', 'delete'], core, ['pods']),
+    r(READ, storage, ['storageclasses']),
+    r(['get', 'list'], core, ['nodes']),
+    // SKIFF: one controller also does pvc/pv-protection and the local-path provisioner: it patches
+    // finalizers, annotations and volumeName, watches nodes for their storage dir, and creates the
+    // default StorageClass.
+    r('patch', core, ['persistentvolumes', 'persistentvolumeclaims']),
+    r('watch', core, ['nodes']),
+    r('create', storage, ['storageclasses']),
+    eventsRule(),
+  ],
   'clusterrole-aggregation-controller': [r(['escalate', 'get', 'list', 'watch', 'update', 'patch'], rbacGroup, ['clusterroles'])],
   'cronjob-controller': [
     r(['get', 'list', 'watch', 'update'], batch, ['cronjobs']),
