@@ -68,6 +68,15 @@ export function registerAgentCommands(program: Command): void {
         reserved: { cpu: f.reservedCpu, memory: f.reservedMemory },
       });
       console.error(`skiff agent: node ${f.name} registered; serving logs/exec/port-forward on ${node.agent.server.url}`);
+      const { startDockerEngine } = await import('./docker.js');
+      const docker = await startDockerEngine({
+        client: clientFromKubeconfig(f.kubeconfig),
+        api: { url: kc.server, caPem: kc.caPem, token: kc.token ?? token },
+        dataDir: f.dataDir,
+        nodeName: f.name,
+        log: (m) => console.error(`skiff agent: docker: ${m}`),
+      }).catch((err: Error) => void console.error(`skiff agent: the Docker Engine API did not start: ${err.message}`));
+      if (docker) console.error(`skiff agent: Docker Engine API ready: export DOCKER_HOST=${docker.hosts[0]}`);
       await new Promise<void>((resolve) => {
         const done = () => {
           process.off('SIGINT', done);
@@ -78,6 +87,7 @@ export function registerAgentCommands(program: Command): void {
         process.on('SIGTERM', done);
       });
       console.error('skiff agent: stopping (pods keep running; `skiff reset` removes them)');
+      await docker?.stop();
       await node.stop();
       process.exit(0);
     });
