@@ -12,6 +12,8 @@ import { streamRoutes } from './containers/streams.js';
 import type { ApiEndpoint } from './pod-streams.js';
 import type { DockerRoute } from './route.js';
 import { systemRoutes } from './system.js';
+import { NetworkService, networkRoutes } from './networks.js';
+import { volumeRoutes } from './volumes.js';
 
 export interface DockerDeps {
   /** A client of the cluster's API (in-process or HTTPS). */
@@ -28,6 +30,7 @@ export interface DockerDeps {
 /** The engine's handlers and the service behind them. */
 export interface DockerHandlers {
   service: ContainerService;
+  networks: NetworkService;
   routes: DockerRoute[];
   /** Applies restart policies at start, then `--rm` and retry limits every `intervalMs`; returns a stop function. */
   startReconciler(intervalMs?: number): () => void;
@@ -42,20 +45,31 @@ export function dockerHandlers(deps: DockerDeps): DockerHandlers {
     nodeName: deps.nodeName,
     log: deps.log,
   });
+  const networks = new NetworkService(deps.client, service);
+  service.networkSearch = (name) => networks.search(name);
   const ctx = { svc: service, transport: deps.client.transport, api: deps.api };
-  const routes = [...containerRoutes(ctx), ...streamRoutes(ctx), ...systemRoutes(service, deps.images, deps.dataDir)];
+  const routes = [
+    ...containerRoutes(ctx),
+    ...streamRoutes(ctx),
+    ...systemRoutes(service, deps.images, deps.dataDir),
+    ...networkRoutes(networks, service),
+    ...volumeRoutes(service, join(deps.dataDir, 'docker', 'volumes')),
+  ];
   return {
     service,
+    networks,
     routes,
     startReconciler(intervalMs = 1000) {
       let stopped = false;
       let timer: NodeJS.Timeout | undefined;
       const tick = async () => {
         try {
-          for (const c of await service.list()) {
+          const all = await service.list();
+          for (const c of all) {
             if (stopped) return;
             await service.reconcile(c);
           }
+          await networks.sync(all);
         } catch (err) {
           deps.log?.(`reconcile: ${(err as Error).message}`);
         }

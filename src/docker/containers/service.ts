@@ -29,8 +29,6 @@ export interface ContainerDeps {
   volumesDir: string;
   /** The node Docker containers run on (this machine's). */
   nodeName?: string;
-  /** DNS search domain of a user network (networks.ts). */
-  networkSearch?(network: string): string | undefined;
   log?(msg: string): void;
 }
 
@@ -71,6 +69,8 @@ function freePort(): Promise<number> {
 export class ContainerService {
   /** `docker events` listeners subscribe here. */
   readonly events = new EventEmitter();
+  /** DNS search domain of a user network (networks.ts); throws 404 for an unknown one. */
+  networkSearch: (network: string) => Promise<string | undefined> = async () => undefined;
   private namespaceReady = false;
   /** Attach streams still reading a container's output: `--rm` waits for them. */
   private readonly holds = new Map<string, number>();
@@ -233,9 +233,7 @@ export class ContainerService {
     }
     const mode = hostConfig.NetworkMode;
     if (mode && !['default', 'bridge', 'host', 'none'].includes(mode) && !mode.startsWith('container:')) networks[mode] ??= { aliases: [] };
-    for (const net of Object.keys(networks)) {
-      if (this.deps.networkSearch && this.deps.networkSearch(net) === undefined) throw new DockerError(404, `network ${net} not found`);
-    }
+    const searches = await this.searches(Object.keys(networks));
     const { HostConfig: _h, NetworkingConfig: _n, ...config } = body;
     const id = newContainerId();
     const rec: ContainerRecord = {
@@ -263,10 +261,16 @@ export class ContainerService {
       state: { desired: 'created', restartCount: 0, exitCode: 0 },
     };
     // The pod must be valid: check it now, so a bad option is a 400 at create, not a failed start.
-    podFor(rec, podNameFor(rec), { nodeName: this.deps.nodeName, volumeDir: (v) => this.volumeDir(v), networkSearch: this.deps.networkSearch, assignedPorts: Object.fromEntries(unassignedPorts(hostConfig, rec.config.ExposedPorts).map((k) => [k, 1])) });
+    podFor(rec, podNameFor(rec), { nodeName: this.deps.nodeName, volumeDir: (v) => this.volumeDir(v), networkSearch: (n) => searches[n], assignedPorts: Object.fromEntries(unassignedPorts(hostConfig, rec.config.ExposedPorts).map((k) => [k, 1])) });
     await this.deps.client.create(CONFIGMAPS, DOCKER_NAMESPACE, recordToConfigMap(rec));
     this.emitContainer('create', rec);
     return { id, warnings };
+  }
+
+  private async searches(networks: string[]): Promise<Record<string, string | undefined>> {
+    const out: Record<string, string | undefined> = {};
+    for (const n of networks) out[n] = await this.networkSearch(n);
+    return out;
   }
 
   /** The directory behind a named volume. */
@@ -291,7 +295,8 @@ export class ContainerService {
     const assigned: Record<string, number> = {};
     for (const key of unassignedPorts(rec.hostConfig, rec.config.ExposedPorts)) assigned[key] = await freePort();
     const podName = podNameFor(rec);
-    const pod = podFor(rec, podName, { nodeName: this.deps.nodeName, volumeDir: (v) => this.volumeDir(v), networkSearch: this.deps.networkSearch, assignedPorts: assigned });
+    const searches = await this.searches(Object.keys(rec.networks));
+    const pod = podFor(rec, podName, { nodeName: this.deps.nodeName, volumeDir: (v) => this.volumeDir(v), networkSearch: (n) => searches[n], assignedPorts: assigned });
     await this.waitPodGone(podName);
     await this.update(rec.id, (r) => {
       r.state.desired = 'running';

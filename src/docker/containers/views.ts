@@ -81,22 +81,22 @@ export function containerState(rec: ContainerRecord, pod: Pod | undefined): Dock
   return { ...base, restartCount };
 }
 
-/** Docker's `units.HumanDuration`: "Less than a second", "About a minute", "3 hours", … */
+/** Docker's `units.HumanDuration` (go-units): seconds and minutes truncated, hours rounded. */
 export function humanDuration(ms: number): string {
-  const seconds = Math.round(ms / 1000);
+  const seconds = Math.floor(ms / 1000);
   if (seconds < 1) return 'Less than a second';
   if (seconds === 1) return '1 second';
   if (seconds < 60) return `${seconds} seconds`;
-  const minutes = Math.round(seconds / 60);
+  const minutes = Math.floor(ms / 60_000);
   if (minutes === 1) return 'About a minute';
   if (minutes < 60) return `${minutes} minutes`;
-  const hours = Math.round(minutes / 60);
+  const hours = Math.floor(ms / 3_600_000 + 0.5);
   if (hours === 1) return 'About an hour';
   if (hours < 48) return `${hours} hours`;
-  if (hours < 24 * 7 * 2) return `${Math.round(hours / 24)} days`;
-  if (hours < 24 * 30 * 2) return `${Math.round(hours / 24 / 7)} weeks`;
-  if (hours < 24 * 365 * 2) return `${Math.round(hours / 24 / 30)} months`;
-  return `${Math.round(hours / 24 / 365)} years`;
+  if (hours < 24 * 7 * 2) return `${Math.floor(hours / 24)} days`;
+  if (hours < 24 * 30 * 2) return `${Math.floor(hours / 24 / 7)} weeks`;
+  if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24 / 30)} months`;
+  return `${Math.floor(hours / 24 / 365)} years`;
 }
 
 /** The `Status` column of `docker ps`. */
@@ -282,12 +282,13 @@ export function matchesFilters(rec: ContainerRecord, pod: Pod | undefined, filte
   const any = (key: string, test: (v: string) => boolean) => !filters[key]?.length || filters[key].some(test);
   const labels = rec.config.Labels ?? {};
   return (
-    any('name', (v) => new RegExp(v.replace(/^\//, '')).test(rec.name)) &&
+    any('name', (v) => nameMatches(v, rec.name)) &&
     any('id', (v) => rec.id.startsWith(v)) &&
     any('status', (v) => st.Status === v) &&
     any('exited', (v) => st.Status === 'exited' && String(st.ExitCode) === v) &&
     any('health', (v) => (st.Health?.Status ?? 'none') === v) &&
-    any('label', (v) => {
+    // Label filters must all hold (dockerd ANDs them); the others are alternatives.
+    (filters.label ?? []).every((v) => {
       const i = v.indexOf('=');
       return i < 0 ? v in labels : labels[v.slice(0, i)] === v.slice(i + 1);
     }) &&
@@ -295,4 +296,14 @@ export function matchesFilters(rec: ContainerRecord, pod: Pod | undefined, filte
     any('network', (v) => v in rec.networks || (rec.hostConfig.NetworkMode ?? 'default') === v) &&
     any('volume', (v) => parseMounts(rec.hostConfig).some((m) => m.Source === v || m.Target === v))
   );
+}
+
+/** `name` filters are regular expressions in dockerd; one that does not compile matches as text. */
+function nameMatches(filter: string, name: string): boolean {
+  const f = filter.replace(/^\//, '');
+  try {
+    return new RegExp(f).test(name);
+  } catch {
+    return name.includes(f);
+  }
 }
