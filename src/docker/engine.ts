@@ -6,7 +6,9 @@
 import { join } from 'node:path';
 import type { RestClient } from '../client/rest.js';
 import type { ImageStore } from '../image/store.js';
+import { archiveRoutes } from './containers/archive.js';
 import { containerRoutes } from './containers/routes.js';
+import { statsRoutes } from './containers/stats.js';
 import { ContainerService } from './containers/service.js';
 import { streamRoutes } from './containers/streams.js';
 import type { ApiEndpoint } from './pod-streams.js';
@@ -51,6 +53,8 @@ export function dockerHandlers(deps: DockerDeps): DockerHandlers {
   const routes = [
     ...containerRoutes(ctx),
     ...streamRoutes(ctx),
+    ...archiveRoutes(ctx),
+    ...statsRoutes(ctx),
     ...systemRoutes(service, deps.images, deps.dataDir),
     ...networkRoutes(networks, service),
     ...volumeRoutes(service, join(deps.dataDir, 'docker', 'volumes')),

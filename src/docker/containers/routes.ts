@@ -41,7 +41,7 @@ async function waitFor(svc: ContainerService, c: Container, condition: string, c
     try {
       cur = await svc.find(id);
     } catch (err) {
-      if (err instanceof DockerError && err.status === 404) return { StatusCode: lastCode, Error: null };
+      if (err instanceof DockerError && err.status === 404) return { StatusCode: svc.removedExitCodes.get(id) ?? lastCode, Error: null };
       throw err;
     }
     const outcome = await svc.reconcile(cur);

@@ -74,6 +74,8 @@ export class ContainerService {
   private namespaceReady = false;
   /** Attach streams still reading a container's output: `--rm` waits for them. */
   private readonly holds = new Map<string, number>();
+  /** Exit codes of containers removed lately, for waiters that find them gone (`--rm`). */
+  readonly removedExitCodes = new Map<string, number>();
 
   constructor(readonly deps: ContainerDeps) {
     this.events.setMaxListeners(0);
@@ -415,6 +417,8 @@ export class ContainerService {
       }
       await this.waitPodGone(c.pod.metadata!.name!);
     }
+    this.removedExitCodes.set(c.rec.id, containerState(c.rec, c.pod).ExitCode);
+    if (this.removedExitCodes.size > 1000) this.removedExitCodes.delete(this.removedExitCodes.keys().next().value!);
     try {
       await this.deps.client.delete(CONFIGMAPS, DOCKER_NAMESPACE, c.rec.id);
     } catch (err) {
