@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
@@ -54,20 +54,32 @@ describe('Docker Engine API on skiff up', { ...rootOnly, timeout: 600_000 }, () 
     rmSync(work, { recursive: true, force: true });
   });
 
-  test('docker run --rm prints the output and exits with the container code; the container is gone', () => {
+  test('docker run --rm prints the output and exits with the container code; the container is gone', async () => {
     const r = dk.docker(['run', '--rm', '--name', 'once', 'busybox', 'sh', '-c', 'echo hi; exit 3']);
     assert.equal(r.stdout, 'hi\n', r.stderr);
     assert.equal(r.code, 3);
     assert.equal(dk.docker(['inspect', 'once']).code, 1);
+    // A --rm container that is stopped goes too.
+    dk.d(['run', '-d', '--rm', '--name', 'ephemeral', 'busybox', 'sleep', '1000']);
+    dk.d(['stop', '-t', '0', 'ephemeral']);
+    await eventually(() => dk.docker(['inspect', 'ephemeral']).code === 1, 10_000, 'the stopped --rm container removed');
   });
 
   test('stdin reaches docker run -i and a tty gets a terminal', () => {
     const r = dk.docker(['run', '-i', '--rm', 'busybox', 'sh'], { input: 'echo from-stdin; exit 4\n' });
     assert.equal(r.stdout.trim(), 'from-stdin', r.stderr);
     assert.equal(r.code, 4);
+    // -it under a pseudo-terminal (the CLI refuses -t without one), as a user's shell has.
+    const tty = spawnSync('script', ['-qfec', "docker run -it --rm busybox sh -c 'tty; exit 6'", '/dev/null'], { env: dk.env, encoding: 'utf8', timeout: 60_000 });
+    assert.match(tty.stdout, /\/dev\/pts\/\d+/, tty.stderr);
+    assert.equal(tty.status, 6);
   });
 
   test('a detached container: ps, inspect, logs, exec exit codes, stop, start, rm', async () => {
+    const events = spawn('docker', ['events', '--filter', 'container=ticker', '--format', '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}'], { env: dk.env });
+    let seen = '';
+    events.stdout.on('data', (d) => (seen += d));
+    await new Promise((r) => setTimeout(r, 300));
     const cid = dk.d(['run', '-d', '--name', 'ticker', '-e', 'WHO=docker', 'busybox', 'sh', '-c', 'i=0; while true; do i=$((i+1)); echo "tick $i $WHO"; sleep 0.2; done']).trim();
     assert.match(cid, /^[0-9a-f]{64}$/);
     assert.match(dk.d(['ps', '--filter', 'name=ticker', '--format', '{{.ID}} {{.Names}} {{.Status}}']), new RegExp(`^${cid.slice(0, 12)} ticker Up `));
@@ -87,6 +99,8 @@ describe('Docker Engine API on skiff up', { ...rootOnly, timeout: 600_000 }, () 
     assert.equal(c!.kubectl(['get', 'pod', '-n', 'docker', 'ticker']).code, 1, 'a stopped container has no pod');
     dk.d(['start', 'ticker']);
     assert.equal(inspect('ticker', '{{.State.Status}} {{.Id}}'), `running ${cid}`);
+    await eventually(() => /container create ticker\ncontainer start ticker\n[^]*container die ticker\n[^]*container stop ticker\ncontainer start ticker/.test(seen), 10_000, `events, got ${JSON.stringify(seen)}`);
+    events.kill();
     dk.d(['rm', '-f', 'ticker']);
     assert.equal(dk.docker(['ps', '-aq', '--filter', `id=${cid}`]).stdout.trim(), '');
   });

@@ -15,3 +15,11 @@ export async function jsonBody<T>(call: DockerCall, allowEmpty = false): Promise
     throw badParameter(`invalid JSON: ${(err as Error).message}`);
   }
 }
+
+/** A JSON object body (not null, an array or a scalar), or a 400. */
+export async function jsonObject<T extends object>(call: DockerCall, allowEmpty = false): Promise<T> {
+  const v = await jsonBody<unknown>(call, allowEmpty);
+  if (v === undefined && allowEmpty) return {} as T;
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw badParameter('invalid JSON: expected an object');
+  return v as T;
+}

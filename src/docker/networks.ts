@@ -12,7 +12,7 @@ import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { StatusError } from '../api/errors.js';
 import { CONFIGMAPS, ENDPOINT_SLICES, NAMESPACES, SERVICES } from '../client/resources.js';
 import type { Client } from '../client/types.js';
-import { jsonBody } from './body.js';
+import { jsonObject } from './body.js';
 import { badParameter, conflict, DockerError, noSuchNetwork } from './errors.js';
 import { DOCKER_NAMESPACE, KIND_LABEL } from './containers/model.js';
 import type { Container, ContainerService } from './containers/service.js';
@@ -228,7 +228,7 @@ export function networkRoutes(nets: NetworkService, svc: ContainerService): Dock
       method: 'POST',
       path: '/networks/create',
       handle: async (call) => {
-        const n = await nets.create((await jsonBody(call))!);
+        const n = await nets.create(await jsonObject(call));
         return { status: 201, body: { Id: n.Id, Warning: '' } };
       },
     },
@@ -244,7 +244,7 @@ export function networkRoutes(nets: NetworkService, svc: ContainerService): Dock
       method: 'POST',
       path: '/networks/{id}/connect',
       handle: async (call) => {
-        const body = (await jsonBody<{ Container?: string; EndpointConfig?: { Aliases?: string[] | null } }>(call))!;
+        const body = await jsonObject<{ Container?: string; EndpointConfig?: { Aliases?: string[] | null } }>(call);
         const n = await nets.find(call.params.id);
         if (BUILTIN.includes(n.Name)) return { status: 200 };
         const c = await svc.find(body.Container ?? '');
@@ -257,7 +257,7 @@ export function networkRoutes(nets: NetworkService, svc: ContainerService): Dock
       method: 'POST',
       path: '/networks/{id}/disconnect',
       handle: async (call) => {
-        const body = (await jsonBody<{ Container?: string; Force?: boolean }>(call))!;
+        const body = await jsonObject<{ Container?: string; Force?: boolean }>(call);
         const n = await nets.find(call.params.id);
         const c = await svc.find(body.Container ?? '');
         if (!(n.Name in c.rec.networks) && !BUILTIN.includes(n.Name)) throw new DockerError(403, `container ${c.rec.id} is not connected to network ${n.Name}`);

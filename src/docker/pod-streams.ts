@@ -132,9 +132,11 @@ export function openPodSession(api: ApiEndpoint, kind: 'exec' | 'attach', namesp
     if (ws.readyState === WebSocket.OPEN) ws.send(frame);
     else if (ws.readyState === WebSocket.CONNECTING) pending.push(frame);
   };
+  let closeOnOpen = false;
   ws.on('open', () => {
     for (const f of pending.splice(0)) ws.send(f);
     h.onOpen?.();
+    if (closeOnOpen) ws.close(1000);
   });
   ws.on('message', (raw: Buffer) => {
     const buf = Buffer.isBuffer(raw) ? raw : Buffer.from(raw as ArrayBuffer);
@@ -158,7 +160,11 @@ export function openPodSession(api: ApiEndpoint, kind: 'exec' | 'attach', namesp
   return {
     write: (data) => send(Buffer.concat([Buffer.from([0]), data])),
     closeStdin: () => {
-      if (ws.protocol === 'v5.channel.k8s.io' || ws.readyState === WebSocket.CONNECTING) send(Buffer.from([255, 0]));
+      // The agent closes an attached container's stdin when the attach ends; an exec's on v5's close frame.
+      if (kind === 'attach') {
+        if (ws.readyState === WebSocket.CONNECTING) closeOnOpen = true;
+        else if (ws.readyState === WebSocket.OPEN) ws.close(1000);
+      } else if (ws.protocol === 'v5.channel.k8s.io' || ws.readyState === WebSocket.CONNECTING) send(Buffer.from([255, 0]));
     },
     resize: (width, height) => send(Buffer.concat([Buffer.from([4]), Buffer.from(JSON.stringify({ Width: width, Height: height }))])),
     close: () => ws.terminate(),

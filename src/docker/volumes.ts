@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { jsonBody } from './body.js';
+import { jsonObject } from './body.js';
 import { badParameter, conflict, noSuchVolume } from './errors.js';
 import type { ContainerService } from './containers/service.js';
 import { parseMounts } from './containers/pod-spec.js';
@@ -67,7 +67,7 @@ export function volumeRoutes(svc: ContainerService, volumesDir: string): DockerR
       method: 'POST',
       path: '/volumes/create',
       handle: async (call) => {
-        const body = (await jsonBody<{ Name?: string; Driver?: string; Labels?: Record<string, string> | null; DriverOpts?: Record<string, string> | null }>(call, true)) ?? {};
+        const body = await jsonObject<{ Name?: string; Driver?: string; Labels?: Record<string, string> | null; DriverOpts?: Record<string, string> | null }>(call, true);
         const name = body.Name || Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('hex');
         if (!NAME.test(name)) throw badParameter(`create ${name}: "${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`);
         if (body.Driver && body.Driver !== 'local') throw badParameter(`plugin "${body.Driver}" not found`);

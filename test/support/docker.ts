@@ -4,11 +4,11 @@
  * dropped hijacked connections).
  */
 import { spawnSync } from 'node:child_process';
-import http from 'node:http';
 import net from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { socketRequest } from '../../src/docker/testing/socket-request.js';
 
 export interface DockerClients {
   socket: string;
@@ -31,7 +31,8 @@ export function dockerClients(socket: string): DockerClients {
   const config = mkdtempSync(join(tmpdir(), 'skiff-docker-config-'));
   const env = { ...process.env, DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: config, DOCKER_BUILDKIT: '0' } as Record<string, string>;
   const run = (cmd: string, args: string[], o: { input?: string; timeoutMs?: number; cwd?: string } = {}) => {
-    const r = spawnSync(cmd, args, { input: o.input, encoding: 'utf8', timeout: o.timeoutMs ?? 90_000, env, cwd: o.cwd });
+    // SIGKILL on timeout: the docker CLI relays a SIGTERM to the container and keeps waiting.
+    const r = spawnSync(cmd, args, { input: o.input, encoding: 'utf8', timeout: o.timeoutMs ?? 90_000, killSignal: 'SIGKILL', env, cwd: o.cwd });
     return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: (r.stderr ?? '') + (r.error ? String(r.error) : '') };
   };
   return {
@@ -45,16 +46,7 @@ export function dockerClients(socket: string): DockerClients {
     },
     compose: (cwd, args, timeoutMs = 120_000) => run('docker-compose', args, { cwd, timeoutMs }),
     python: (script, timeoutMs = 90_000) => run('/usr/bin/python3', ['-c', script], { timeoutMs }),
-    request: (method, path, body, headers = {}) =>
-      new Promise((resolve, reject) => {
-        const req = http.request({ socketPath: socket, method, path, headers: { 'Content-Type': 'application/json', ...headers } }, (res) => {
-          let text = '';
-          res.on('data', (c) => (text += c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-        });
-        req.on('error', reject);
-        req.end(body);
-      }),
+    request: (method, path, body, headers) => socketRequest(socket, method, path, body, headers),
     hijack: (path) =>
       new Promise((resolve, reject) => {
         const sock = net.connect(socket);

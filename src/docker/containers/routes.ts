@@ -5,7 +5,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { badParameter, conflict, DockerError } from '../errors.js';
-import { jsonBody } from '../body.js';
+import { jsonObject } from '../body.js';
 import { queryFlag, type DockerCall, type DockerReply, type DockerRoute } from '../route.js';
 import { checkName, checkRestartPolicy, type CreateBody, type RestartPolicy } from './model.js';
 import type { Container, ContainerService } from './service.js';
@@ -66,7 +66,7 @@ export function containerRoutes(ctx: StreamContext): DockerRoute[] {
       method: 'POST',
       path: '/containers/create',
       handle: async (call) => {
-        const body = (await jsonBody<CreateBody>(call))!;
+        const body = await jsonObject<CreateBody>(call);
         const { id, warnings } = await svc.create(body, call.query.get('name'));
         return { status: 201, body: { Id: id, Warnings: warnings } };
       },
@@ -190,7 +190,7 @@ export function containerRoutes(ctx: StreamContext): DockerRoute[] {
       method: 'POST',
       path: '/containers/{id}/update',
       handle: async (call) => {
-        const body = (await jsonBody<{ RestartPolicy?: RestartPolicy; Memory?: number; NanoCpus?: number; CpuShares?: number }>(call)) ?? {};
+        const body = await jsonObject<{ RestartPolicy?: RestartPolicy; Memory?: number; NanoCpus?: number; CpuShares?: number }>(call);
         if (body.RestartPolicy) checkRestartPolicy(body.RestartPolicy);
         const c = await find(call);
         if (body.RestartPolicy && c.rec.hostConfig.AutoRemove && (body.RestartPolicy.Name ?? 'no') !== 'no') throw badParameter('Restart policy cannot be updated because AutoRemove is enabled for the container');

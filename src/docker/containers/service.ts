@@ -200,8 +200,18 @@ export class ContainerService {
     checkRestartPolicy(hostConfig.RestartPolicy);
     if (hostConfig.AutoRemove && (hostConfig.RestartPolicy?.Name ?? 'no') !== 'no') throw conflict("conflicting options: cannot specify both --restart and --rm");
     parseMounts(hostConfig);
+    for (const key of ['Memory', 'NanoCpus', 'CpuShares'] as const) {
+      const v = hostConfig[key];
+      if (v !== undefined && v !== null && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)) throw badParameter(`invalid ${key}: ${JSON.stringify(v)} (a non-negative number)`);
+    }
+    if (hostConfig.Memory && hostConfig.Memory < 6 * 1024 * 1024) throw badParameter('Minimum memory limit allowed is 6MB');
     const warnings: string[] = [];
-    const image = this.deps.images.resolve(body.Image);
+    let image: ReturnType<ImageStore['resolve']>;
+    try {
+      image = this.deps.images.resolve(body.Image);
+    } catch {
+      throw badParameter(`invalid reference format: ${body.Image}`);
+    }
     if (!image) {
       let shown = body.Image;
       try {
@@ -436,6 +446,11 @@ export class ContainerService {
    * limit, a stop recorded by a finished `restart: no` run. Called on every poll of a container.
    */
   async reconcile(c: Container): Promise<'removed' | 'stopped' | undefined> {
+    if (!c.pod && c.rec.hostConfig.AutoRemove && c.rec.state.desired === 'stopped' && !this.holds.has(c.rec.id)) {
+      // A --rm container stopped or killed: gone as soon as it stopped.
+      await this.remove(c, true, true).catch((err) => this.deps.log?.(`auto-remove of ${c.rec.name}: ${(err as Error).message}`));
+      return 'removed';
+    }
     const cs = c.pod?.status?.containerStatuses?.[0];
     if (!c.pod || !cs || c.pod.metadata?.deletionTimestamp) return undefined;
     const policy = checkRestartPolicy(c.rec.hostConfig.RestartPolicy);

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Transport } from '../../client/rest.js';
-import { jsonBody } from '../body.js';
+import { jsonObject } from '../body.js';
 import { badParameter, conflict, DockerError, noSuchExec } from '../errors.js';
 import { openPodSession, podLog, type ApiEndpoint, type PodSession } from '../pod-streams.js';
 import { queryFlag, type DockerCall, type DockerReply, type DockerRoute } from '../route.js';
@@ -177,7 +177,8 @@ export function streamRoutes(ctx: StreamContext): DockerRoute[] {
     });
     socket.on('end', () => {
       stdinEnded = true;
-      session?.closeStdin();
+      // `docker run -i` (StdinOnce): the container's stdin ends with the client's.
+      if (c.rec.config.StdinOnce) session?.closeStdin();
     });
     socket.resume();
     // A running container shows output from now on; one about to start shows all of it.
@@ -194,7 +195,7 @@ export function streamRoutes(ctx: StreamContext): DockerRoute[] {
       session = openPodSession(ctx.api, 'attach', DOCKER_NAMESPACE, podName, { stdin: true, stdout: false, stderr: false, tty }, {
         onOpen: () => {
           for (const b of pendingStdin.splice(0)) session!.write(b);
-          if (stdinEnded) session!.closeStdin();
+          if (stdinEnded && c.rec.config.StdinOnce) session!.closeStdin();
         },
         onStdout: () => undefined,
         onStderr: () => undefined,
@@ -205,11 +206,23 @@ export function streamRoutes(ctx: StreamContext): DockerRoute[] {
       const { text } = splitTimestamp(line);
       if (wantStdout || wantStderr) writeFrame(socket, tty, wantStdout ? STDOUT : STDERR, tty ? text.replace(/\r?$/, '\r\n').replace(/\r\r\n$/, '\r\n') : `${text}\n`);
     }, () => finish());
+    // A run ended by stop/kill/rm loses its pod, and with it the log stream's end: notice that too.
+    const runUid = run.pod.metadata?.uid;
+    void (async () => {
+      while (!over) {
+        await sleep(500);
+        const now = await svc.find(c.rec.id).catch(() => undefined);
+        if (!over && now?.pod?.metadata?.uid !== runUid) {
+          await sleep(300);
+          finish();
+        }
+      }
+    })();
     return undefined;
   };
 
   const execCreate = async (call: DockerCall) => {
-    const body = (await jsonBody<{ Cmd?: string[] | string; Tty?: boolean; AttachStdin?: boolean; AttachStdout?: boolean; AttachStderr?: boolean; Env?: string[] | null; WorkingDir?: string; User?: string; Privileged?: boolean }>(call))!;
+    const body = await jsonObject<{ Cmd?: string[] | string; Tty?: boolean; AttachStdin?: boolean; AttachStdout?: boolean; AttachStderr?: boolean; Env?: string[] | null; WorkingDir?: string; User?: string; Privileged?: boolean }>(call);
     const c = await svc.find(call.params.id);
     if (!c.pod || !containerState(c.rec, c.pod).Running) throw conflict(`container ${c.rec.id} is not running`);
     let cmd = typeof body.Cmd === 'string' ? ['/bin/sh', '-c', body.Cmd] : body.Cmd;
@@ -228,7 +241,7 @@ export function streamRoutes(ctx: StreamContext): DockerRoute[] {
   const execStart = async (call: DockerCall) => {
     const ex = execs.get(call.params.id);
     if (!ex) throw noSuchExec(call.params.id);
-    const body = (await jsonBody<{ Detach?: boolean; Tty?: boolean }>(call, true)) ?? {};
+    const body = await jsonObject<{ Detach?: boolean; Tty?: boolean }>(call, true);
     if (ex.running || ex.exitCode !== null) throw conflict(`exec ${ex.id} has already run`);
     const c = await svc.find(ex.containerId);
     if (!c.pod || !containerState(c.rec, c.pod).Running) throw conflict(`container ${c.rec.id} is not running`);
