@@ -5,7 +5,7 @@
  * Env/args: N (50).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BENCH_IMAGE, intArg, log, round, startUp, waitFor } from './support.js';
@@ -20,10 +20,11 @@ function run(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
 }
 
 async function main(): Promise<void> {
+  const dockerConfig = mkdtempSync(join(tmpdir(), 'skiff-bench-dc-'));
   const up = await startUp('dp', 151);
   try {
     await waitFor(() => /Docker Engine API ready/.test(up.c.output()), 30_000, 'the Docker socket');
-    const env = { ...process.env, DOCKER_HOST: `unix://${join(up.c.dataDir, 'docker.sock')}`, DOCKER_CONFIG: mkdtempSync(join(tmpdir(), 'skiff-bench-dc-')) };
+    const env = { ...process.env, DOCKER_HOST: `unix://${join(up.c.dataDir, 'docker.sock')}`, DOCKER_CONFIG: dockerConfig };
     spawnSync('docker', ['run', '--rm', BENCH_IMAGE, 'true'], { env });
     const t0 = performance.now();
     const codes = await Promise.all(Array.from({ length: N }, (_, i) => run(['run', '-d', '--name', `par${i}`, BENCH_IMAGE, 'sleep', '3600'], env)));
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
     console.log(JSON.stringify({ bench: 'docker-run-parallel', n: N, all_running_ms: round(ms), per_container_ms: round(ms / N) }));
     spawnSync('docker', ['rm', '-f', ...Array.from({ length: N }, (_, i) => `par${i}`)], { env });
   } finally {
+    rmSync(dockerConfig, { recursive: true, force: true });
     await up.cleanup();
   }
 }

@@ -23,11 +23,12 @@ function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv): number {
 }
 
 async function main(): Promise<void> {
+  const dockerConfig = mkdtempSync(join(tmpdir(), 'skiff-bench-dc-'));
   const up = await startUp('dr', 150);
   const podmanDir = mkdtempSync(join(tmpdir(), 'skiff-bench-podman-'));
   try {
     await waitFor(() => /Docker Engine API ready/.test(up.c.output()), 30_000, 'the Docker socket');
-    const env = { ...process.env, DOCKER_HOST: `unix://${join(up.c.dataDir, 'docker.sock')}`, DOCKER_CONFIG: mkdtempSync(join(tmpdir(), 'skiff-bench-dc-')) };
+    const env = { ...process.env, DOCKER_HOST: `unix://${join(up.c.dataDir, 'docker.sock')}`, DOCKER_CONFIG: dockerConfig };
     const podman = ['--root', join(podmanDir, 'root'), '--runroot', join(podmanDir, 'run'), '--runtime', 'runc', '--cgroup-manager', 'cgroupfs', '--events-backend', 'none'];
     const tar = join(podmanDir, 'busybox.tar');
     await writeBusyboxRootfs(tar);
@@ -52,6 +53,7 @@ async function main(): Promise<void> {
     spawnSync('podman', ['--root', join(podmanDir, 'root'), '--runroot', join(podmanDir, 'run'), 'rm', '-af'], { encoding: 'utf8' });
     spawnSync('podman', ['--root', join(podmanDir, 'root'), '--runroot', join(podmanDir, 'run'), 'system', 'reset', '-f'], { encoding: 'utf8' });
     rmSync(podmanDir, { recursive: true, force: true });
+    rmSync(dockerConfig, { recursive: true, force: true });
     await up.cleanup();
   }
 }

@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { socketRequest } from '../../src/docker/testing/socket-request.js';
@@ -29,6 +29,7 @@ export interface DockerClients {
 
 export function dockerClients(socket: string): DockerClients {
   const config = mkdtempSync(join(tmpdir(), 'skiff-docker-config-'));
+  process.on('exit', () => rmSync(config, { recursive: true, force: true }));
   const env = { ...process.env, DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: config, DOCKER_BUILDKIT: '0' } as Record<string, string>;
   const run = (cmd: string, args: string[], o: { input?: string; timeoutMs?: number; cwd?: string } = {}) => {
     // SIGKILL on timeout: the docker CLI relays a SIGTERM to the container and keeps waiting.
