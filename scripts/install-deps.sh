@@ -17,7 +17,9 @@ if [ "$want_debian" = 1 ]; then
         etcd-server:/usr/bin/etcd docker-registry:/usr/bin/docker-registry
         python3-kubernetes:/usr/lib/python3/dist-packages/kubernetes busybox-static:/bin/busybox
         iproute2:/usr/sbin/ip golang-go:/usr/bin/go buildah:/usr/bin/buildah curl:/usr/bin/curl
-        util-linux:/usr/bin/nsenter chromium:/usr/bin/chromium)
+        util-linux:/usr/bin/nsenter
+        docker-compose:/usr/bin/docker-compose python3-docker:/usr/lib/python3/dist-packages/docker
+        golang-github-docker-docker-dev:/usr/share/gocode/src/github.com/docker/docker/client podman:/usr/bin/podman chromium:/usr/bin/chromium)
   # What a node needs to run pods (`skiff up`); the rest is for tests and benchmarks.
   [ "$node_only" = 1 ] && pkgs=(runc:/usr/sbin/runc containernetworking-plugins:/usr/lib/cni/bridge nftables:/usr/sbin/nft iproute2:/usr/sbin/ip)
   missing=()

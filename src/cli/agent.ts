@@ -94,6 +94,22 @@ export function registerAgentCommands(program: Command): void {
       });
       renewer.start();
       console.error(`skiff agent: node ${f.name} registered; serving logs/exec/port-forward on ${node.agent.server.url}`);
+      // The Docker Engine API creates pods and records in namespace `docker`, which a node's own
+      // identity may not: it runs only with a kubeconfig that grants that (given explicitly).
+      let docker: { hosts: string[]; stop(): Promise<void> } | void = undefined;
+      if (kc?.token) {
+        const { startDockerEngine } = await import('./docker.js');
+        docker = await startDockerEngine({
+          client: new RestClient(new HttpTransport(kc)),
+          api: { url: kc.server, caPem: kc.caPem, token: kc.token },
+          dataDir: f.dataDir,
+          nodeName: f.name,
+          log: (m) => console.error(`skiff agent: docker: ${m}`),
+        }).catch((err: Error) => void console.error(`skiff agent: the Docker Engine API did not start: ${err.message}`));
+      } else {
+        console.error('skiff agent: the Docker Engine API is not served: it needs --kubeconfig with a token allowed to manage pods and ConfigMaps in namespace docker');
+      }
+      if (docker) console.error(`skiff agent: Docker Engine API ready: export DOCKER_HOST=${docker.hosts[0]}`);
       await new Promise<void>((resolve) => {
         const done = () => {
           process.off('SIGINT', done);
@@ -105,6 +121,7 @@ export function registerAgentCommands(program: Command): void {
       });
       console.error('skiff agent: stopping (pods keep running; `skiff reset` removes them)');
       renewer.stop();
+      await docker?.stop();
       await node.stop();
       process.exit(0);
     });

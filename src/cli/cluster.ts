@@ -229,7 +229,24 @@ export function registerClusterCommands(program: Command): void {
         console.error(`skiff: the node did not start: ${(err as Error).message}`);
         console.error('skiff: the control plane keeps running; `./skiff up` installs runc, CNI plugins and nftables when run as root.');
       }
+      let docker: { hosts: string[]; stop(): Promise<void> } | undefined;
+      if (node) {
+        try {
+          const { startDockerEngine } = await import('./docker.js');
+          docker = await startDockerEngine({
+            client: cp.client,
+            api: { url: cp.server.url, caPem: cp.server.pki.caCertPem, token: cp.server.pki.adminToken },
+            dataDir: flags.dataDir,
+            nodeName: flags.nodeName,
+            log: (m) => console.error(`skiff: docker: ${m}`),
+          });
+          console.log(`skiff: Docker Engine API ready: export DOCKER_HOST=${docker.hosts[0]}`);
+        } catch (err) {
+          console.error(`skiff: the Docker Engine API did not start: ${(err as Error).message}`);
+        }
+      }
       await runUntilSignalled(async () => {
+        await docker?.stop();
         await node?.stop();
         await cp.stop();
       });

@@ -57,6 +57,12 @@ export class DockerEngine {
     server.headersTimeout = 0;
     server.keepAliveTimeout = 0;
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.serveUpgrade(req, socket, head));
+    // Requests Node's parser refuses still get Docker's `{"message"}`, not an empty reply.
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+      if (!socket.writable) return socket.destroy();
+      const text = JSON.stringify({ message: `bad request: ${err.code ?? err.message}` }) + '\n';
+      socket.end(`HTTP/1.1 400 Bad Request\r\nApi-Version: ${API_VERSION}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(socketPath, () => {
