@@ -54,6 +54,8 @@ export interface BuildOptions {
   sourceDateEpoch?: number;
   /** Fetches a base image missing from the store (default: pull it from its registry). */
   pull?: (ref: string) => Promise<ImageInfo>;
+  /** Pull base images even when the store has them (`docker build --pull`). */
+  alwaysPull?: boolean;
   /** Runs RUN steps (default: runc on the store's data dir, see {@link defaultBuildRunner}). */
   runner?: ProcessRunner;
   /** Labels added to the final image's config (`docker build --label`); they win over LABEL. */
@@ -301,10 +303,11 @@ class Builder {
       const copy = structuredClone({ ...p, args: undefined }) as unknown as StageState;
       return { ...copy, name: stage.name, index: stage.index, args: new Map(), cmdSet: false };
     }
-    let info = this.store.resolve(baseName);
+    let info = this.opts.alwaysPull ? undefined : this.store.resolve(baseName);
     if (!info) {
       info = await this.pull(baseName).catch((e: Error) => {
-        throw new BuildError(`base image ${baseName} is not in the local store and could not be pulled: ${e.message}`, stage.from.line);
+        const where = this.opts.alwaysPull ? 'could not be pulled' : 'is not in the local store and could not be pulled';
+        throw new BuildError(`base image ${baseName} ${where}: ${e.message}`, stage.from.line);
       });
     }
     const cfg = info.config;

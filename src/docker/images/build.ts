@@ -41,6 +41,7 @@ export interface BuildParams {
   labels: Record<string, string>;
   target?: string;
   noCache: boolean;
+  pull: boolean;
   quiet: boolean;
   network?: BuildNetwork;
 }
@@ -86,6 +87,7 @@ export function buildParams(query: URLSearchParams): BuildParams {
     labels: jsonObject(query, 'labels'),
     target: query.get('target') || undefined,
     noCache: queryFlag(query, 'nocache'),
+    pull: queryFlag(query, 'pull'),
     quiet: queryFlag(query, 'q'),
     network: net === 'none' ? 'none' : 'host',
   };
@@ -144,6 +146,7 @@ export async function buildHandler(call: DockerCall, deps: BuildDeps): Promise<D
         labels: params.labels,
         target: params.target,
         noCache: params.noCache,
+        alwaysPull: params.pull,
         network: params.network,
         runner: deps.runner,
         progress,

@@ -86,6 +86,22 @@ print(client.images.get('${name}:1').tags)
     assert.match(pull.stdout, new RegExp(`Status: Downloaded newer image for ${bb}:1`));
   });
 
+  test('docker build --pull takes the base image from the registry even when the store has one', async () => {
+    const base = `${reg.address}/team/base:1`;
+    assert.equal((await e.docker(['tag', 'busybox', base])).code, 0);
+    // Another machine pushes a different image under the same name.
+    assert.equal((await other.docker(['import', '-', base], { input: Buffer.alloc(10240) })).code, 0);
+    assert.equal((await other.docker(['push', base])).code, 0);
+    const layers = async (engine: ImageEngine, name: string) => (await engine.docker(['inspect', '--format', '{{json .RootFS.Layers}}', name])).stdout.trim();
+    const dockerfile = `FROM ${base}\nLABEL built=yes\n`;
+    const local = await e.docker(['build', '-t', 'from-local', '-'], { input: dockerfile });
+    assert.equal(local.code, 0, local.stderr);
+    assert.equal(await layers(e, 'from-local'), await layers(e, 'busybox'));
+    const pulled = await e.docker(['build', '--pull', '-t', 'from-registry', '-'], { input: dockerfile });
+    assert.equal(pulled.code, 0, pulled.stderr);
+    assert.equal(await layers(e, 'from-registry'), await layers(other, base));
+  });
+
   test('pull of a tag the registry does not have: 404 worded like dockerd', async () => {
     const r = await e.docker(['pull', `${reg.address}/team/bb:nope`]);
     assert.equal(r.code, 1);
