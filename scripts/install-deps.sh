@@ -18,7 +18,6 @@ if [ "$want_debian" = 1 ]; then
         python3-kubernetes:/usr/lib/python3/dist-packages/kubernetes busybox-static:/bin/busybox
         iproute2:/usr/sbin/ip golang-go:/usr/bin/go buildah:/usr/bin/buildah curl:/usr/bin/curl
         util-linux:/usr/bin/nsenter)
-  pkgs+=(python3-docker:/usr/lib/python3/dist-packages/docker)  # docker-py, a client of the Docker socket tests
   # What a node needs to run pods (`skiff up`); the rest is for tests and benchmarks.
   [ "$node_only" = 1 ] && pkgs=(runc:/usr/sbin/runc containernetworking-plugins:/usr/lib/cni/bridge nftables:/usr/sbin/nft iproute2:/usr/sbin/ip)
   missing=()
