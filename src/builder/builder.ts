@@ -54,8 +54,25 @@ export interface BuildOptions {
   sourceDateEpoch?: number;
   /** Fetches a base image missing from the store (default: pull it from its registry). */
   pull?: (ref: string) => Promise<ImageInfo>;
+  /** Pull base images even when the store has them (`docker build --pull`). */
+  alwaysPull?: boolean;
   /** Runs RUN steps (default: runc on the store's data dir, see {@link defaultBuildRunner}). */
   runner?: ProcessRunner;
+  /** Labels added to the final image's config (`docker build --label`); they win over LABEL. */
+  labels?: Record<string, string>;
+  /** Told of every instruction of the stages built, numbered across the build (Docker's classic `Step n/N`). */
+  steps?: BuildStepObserver;
+}
+
+/**
+ * Observes instructions the way Docker's classic builder numbers them: `FROM` and every
+ * instruction of each stage built, in order, `n` of `total`. `end` gets an ID of the image
+ * state after the instruction (a 64-hex digest of its layers and config), what the classic
+ * builder prints as ` ---> <12 hex>`.
+ */
+export interface BuildStepObserver {
+  begin(n: number, total: number, text: string): void;
+  end(n: number, id: string): void;
 }
 
 export interface BuildResult {
@@ -90,6 +107,8 @@ class Builder {
   private df!: ParsedDockerfile;
   private steps = 0;
   private cachedSteps = 0;
+  private instructionNo = 0;
+  private instructionTotal = 0;
 
   constructor(private readonly opts: BuildOptions) {
     this.store = opts.store;
@@ -124,6 +143,7 @@ class Builder {
     }
     const target = this.findTarget();
     const needed = this.neededStages(target);
+    this.instructionTotal = this.df.stages.filter((s) => needed.has(s.index) && s.index <= target.index).reduce((n, s) => n + 1 + s.instructions.length, 0);
     for (const stage of this.df.stages) {
       if (!needed.has(stage.index)) continue;
       this.states.set(stage.index, await this.buildStage(stage, needed.size > 1));
@@ -199,11 +219,13 @@ class Builder {
     const total = 1 + stage.instructions.filter((i) => ['RUN', 'COPY', 'ADD', 'WORKDIR'].includes(i.keyword)).length;
     let pos = 1;
     const baseName = this.expandFrom(stage.from);
+    const fromNo = this.beginInstruction(stage.from.text);
     const fromStep = this.progress.start(this.label({ name: stage.name, index: stage.index } as StageState, multi, pos, total, `FROM ${baseName}`));
     let state: StageState;
     try {
       state = await this.baseState(stage, baseName);
       this.progress.done(fromStep, {});
+      this.endInstruction(fromNo, state);
     } catch (e) {
       this.progress.done(fromStep, { error: (e as Error).message });
       throw e instanceof BuildError ? e : new BuildError((e as Error).message, stage.from.line);
@@ -218,14 +240,27 @@ class Builder {
     for (const inst of list) {
       const isFs = ['RUN', 'COPY', 'ADD', 'WORKDIR'].includes(inst.keyword);
       if (isFs && pos < total) pos++;
+      // ONBUILD triggers belong to the FROM step in Docker's numbering.
+      const no = stage.instructions.includes(inst) ? this.beginInstruction(inst.text) : 0;
       try {
         await this.instruction(state, inst, isFs ? this.label(state, multi, pos, total, inst.text) : '');
       } catch (e) {
         if (e instanceof BuildError || e instanceof DockerfileError) throw e;
         throw new BuildError((e as Error).message, inst.line);
       }
+      if (no) this.endInstruction(no, state);
     }
     return state;
+  }
+
+  private beginInstruction(text: string): number {
+    const n = ++this.instructionNo;
+    this.opts.steps?.begin(n, this.instructionTotal, text);
+    return n;
+  }
+
+  private endInstruction(n: number, state: StageState): void {
+    if (this.opts.steps) this.opts.steps.end(n, cacheKey(state.key, state.layers.map((l) => l.diffId), state.config, state.author ?? '', state.history.length));
   }
 
   /** What COPY/ADD needs of this build. */
@@ -268,10 +303,11 @@ class Builder {
       const copy = structuredClone({ ...p, args: undefined }) as unknown as StageState;
       return { ...copy, name: stage.name, index: stage.index, args: new Map(), cmdSet: false };
     }
-    let info = this.store.resolve(baseName);
+    let info = this.opts.alwaysPull ? undefined : this.store.resolve(baseName);
     if (!info) {
       info = await this.pull(baseName).catch((e: Error) => {
-        throw new BuildError(`base image ${baseName} is not in the local store and could not be pulled: ${e.message}`, stage.from.line);
+        const where = this.opts.alwaysPull ? 'could not be pulled' : 'is not in the local store and could not be pulled';
+        throw new BuildError(`base image ${baseName} ${where}: ${e.message}`, stage.from.line);
       });
     }
     const cfg = info.config;
@@ -499,7 +535,11 @@ class Builder {
       ...(state.author ? { author: state.author } : {}),
       architecture: state.architecture,
       os: state.os,
-      config: orderedConfig({ ...state.config, Env: state.config.Env ?? [DEFAULT_PATH_ENV] }),
+      config: orderedConfig({
+        ...state.config,
+        Env: state.config.Env ?? [DEFAULT_PATH_ENV],
+        ...(this.opts.labels && Object.keys(this.opts.labels).length ? { Labels: { ...(state.config.Labels ?? {}), ...this.opts.labels } } : {}),
+      }),
       rootfs: { type: 'layers', diff_ids: state.layers.map((l) => l.diffId) },
       history: state.history,
     };
