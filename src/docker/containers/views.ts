@@ -2,6 +2,7 @@
  * What Docker clients read about a container (pure): the State derived from the record and
  * the current pod, `docker ps` summaries and their filters, and `docker inspect`.
  */
+import { parseFilters as parseFilterMap } from '../filters.js';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { badParameter } from '../errors.js';
 import type { ContainerRecord } from './model.js';
@@ -256,21 +257,7 @@ export function inspectOf(rec: ContainerRecord, pod: Pod | undefined): Record<st
 
 /** Filters of `docker ps` (`{"name":{"x":true}}` from the CLI, `{"name":["x"]}` from docker-py). */
 export function parseFilters(raw: string | null): Record<string, string[]> {
-  if (!raw) return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch (err) {
-    throw badParameter(`invalid filter: ${(err as Error).message}`);
-  }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw badParameter('invalid filter: expected a JSON object');
-  const out: Record<string, string[]> = {};
-  for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
-    if (Array.isArray(v)) out[k] = v.map(String);
-    else if (v && typeof v === 'object') out[k] = Object.entries(v as Record<string, unknown>).filter(([, on]) => on).map(([x]) => x);
-    else throw badParameter(`invalid filter '${k}'`);
-  }
-  return out;
+  return Object.fromEntries(parseFilterMap(raw));
 }
 
 const PS_FILTERS = new Set(['name', 'id', 'status', 'label', 'ancestor', 'exited', 'health', 'network', 'volume', 'before', 'since', 'is-task', 'publish', 'expose']);

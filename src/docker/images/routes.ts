@@ -13,6 +13,7 @@ import type { ImageStore } from '../../image/store.js';
 import { queryFlag, type DockerCall, type DockerReply, type DockerRoute } from '../route.js';
 import { badParameter, DockerError } from '../errors.js';
 import { parseFilters } from '../filters.js';
+import { jsonObject } from '../body.js';
 import { loadHandler, saveHandler } from './archive.js';
 import { checkLogin, credentialsFor, registryAuthHeader, type RegistrySettings } from './auth.js';
 import { buildHandler } from './build.js';
@@ -29,16 +30,6 @@ export interface ImageRouteDeps extends RegistrySettings {
   containersUsingImage(imageId: string): Promise<string[]>;
   /** Runs RUN steps of builds (default: runc on the store's data dir). */
   buildRunner?: NonNullable<BuildOptions['runner']>;
-}
-
-async function jsonBody(call: DockerCall): Promise<unknown> {
-  const raw = (await call.body()).toString('utf8');
-  if (!raw.trim()) return {};
-  try {
-    return JSON.parse(raw);
-  } catch {
-    throw badParameter(`invalid JSON body: ${raw.slice(0, 100)}`);
-  }
 }
 
 /** The image routes, to pass to `new DockerEngine({ routes: [...imageRoutes(deps), …] })`. */
@@ -77,7 +68,7 @@ export function imageRoutes(deps: ImageRouteDeps): DockerRoute[] {
       body: await removeImage(deps, call.params.name!, { force: queryFlag(call.query, 'force'), noprune: queryFlag(call.query, 'noprune') }),
     })),
     route('POST', '/build', (call) => buildHandler(call, { ...deps, runner: deps.buildRunner })),
-    route('POST', '/auth', async (call) => ({ status: 200, body: await checkLogin(await jsonBody(call), deps) })),
+    route('POST', '/auth', async (call) => ({ status: 200, body: await checkLogin(await jsonObject(call, true), deps) })),
     route('GET', '/distribution/{name*}/json', async (call) => ({ status: 200, body: await distribution(call, deps) })),
   ];
 }
