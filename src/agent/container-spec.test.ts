@@ -66,7 +66,6 @@ test('user: runAsUser/runAsGroup override the image USER resolved through passwd
   assert.deepEqual(resolveUser(pod, { name: 'c' }, 'app', read), { uid: 1000, gid: 2000, additionalGids: [] });
   assert.deepEqual(resolveUser(pod, { name: 'c' }, '1000:staff', read), { uid: 1000, gid: 50, additionalGids: [] });
   assert.deepEqual(resolveUser({ spec: { containers: [], securityContext: { runAsUser: 5, fsGroup: 7 } } }, { name: 'c', securityContext: { runAsGroup: 6 } }, 'app', read), { uid: 5, gid: 6, additionalGids: [7] });
-  assert.throws(() => resolveUser(pod, { name: 'c', securityContext: { runAsNonRoot: true } }, undefined, read), /runAsNonRoot/);
 });
 
 test('generateContainerConfig: argv, env, user, mounts, resources, security, files and labels of one instance', async () => {
