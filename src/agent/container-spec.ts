@@ -344,7 +344,8 @@ export function lookupId(text: string, name: string): { id: number; gid?: number
 /**
  * The process user: securityContext runAsUser/runAsGroup (container over pod) win, else the
  * image's USER (`uid`, `uid:gid`, `name`, `name:group`, resolved through the image's
- * /etc/passwd and /etc/group via `readEtc`). Groups: supplementalGroups + fsGroup. runAsNonRoot is
+ * /etc/passwd and /etc/group via `readEtc`). Groups: the user's /etc/group memberships,
+ * supplementalGroups, fsGroup. runAsNonRoot is
  * checked before, on the image's USER as written ({@link runAsNonRootError}).
  */
 export function resolveUser(pod: Pod, c: Container, imageUser: string | undefined, readEtc: (file: 'passwd' | 'group') => string): { uid: number; gid: number; additionalGids: number[] } {
@@ -382,7 +383,16 @@ export function resolveUser(pod: Pod, c: Container, imageUser: string | undefine
     const line = readEtc('passwd').split('\n').find((l) => l.split(':')[2] === String(uid));
     gid = line ? Number(line.split(':')[3] ?? 0) : 0;
   }
-  const extra = new Set<number>(psc.supplementalGroups ?? []);
+  // The image's /etc/group memberships of the user come first (containerd's WithAdditionalGIDs),
+  // unless supplementalGroupsPolicy is Strict.
+  const extra = new Set<number>();
+  const name = readEtc('passwd').split('\n').map((l) => l.split(':')).find((f) => f[2] === String(uid))?.[0];
+  if (name && (psc as { supplementalGroupsPolicy?: string }).supplementalGroupsPolicy !== 'Strict') {
+    for (const f of readEtc('group').split('\n').map((l) => l.split(':'))) {
+      if (f[2] && /^\d+$/.test(f[2]) && (f[3] ?? '').split(',').includes(name)) extra.add(Number(f[2]));
+    }
+  }
+  for (const g of psc.supplementalGroups ?? []) extra.add(g);
   if (psc.fsGroup !== undefined) extra.add(psc.fsGroup);
   return { uid, gid, additionalGids: [...extra] };
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Container, Pod, PodSecurityContext } from 'kubernetes-types/core/v1.js';
-import { containerSecurity, effectiveSecurityContext, imageUser, normalizeSysctl, podSysctls, runAsNonRootError, sysctlAdmissionError } from './security-context.js';
+import { containerSecurity, effectiveSecurityContext, imageUser, normalizeSysctl, parseAllowedUnsafeSysctls, podSysctls, runAsNonRootError, sysctlAdmissionError } from './security-context.js';
 
 const pod = (sc: PodSecurityContext = {}, spec: Partial<NonNullable<Pod['spec']>> = {}): Pod => ({
   metadata: { name: 'web', namespace: 'shop', uid: 'u1' },
@@ -78,4 +78,11 @@ test('sysctl admission: safe ones pass, unsafe ones SysctlForbidden unless allow
   assert.equal(normalizeSysctl('net/ipv4/conf/eth0.100/forwarding'), 'net.ipv4.conf.eth0/100.forwarding');
   assert.deepEqual(podSysctls(sys(['net/ipv4/ip_unprivileged_port_start'])), { 'net.ipv4.ip_unprivileged_port_start': '1' });
   assert.equal(podSysctls(pod()), undefined);
+});
+
+test('--allowed-unsafe-sysctls: namespaced names and patterns only', () => {
+  assert.deepEqual(parseAllowedUnsafeSysctls(['kernel.msg*', 'net.core.somaxconn', 'net/ipv4/tcp_fastopen', 'fs.mqueue.*']), ['kernel.msg*', 'net.core.somaxconn', 'net.ipv4.tcp_fastopen', 'fs.mqueue.*']);
+  assert.throws(() => parseAllowedUnsafeSysctls(['kernel.*']), /the sysctls "kernel\.\*" are not known to be namespaced/);
+  assert.throws(() => parseAllowedUnsafeSysctls(['vm.swappiness']), /the sysctl "vm\.swappiness" is not known to be namespaced/);
+  assert.throws(() => parseAllowedUnsafeSysctls(['Net.X;']), /must be a sysctl name or a pattern ending in \*/);
 });

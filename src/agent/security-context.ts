@@ -155,6 +155,23 @@ export function sysctlAdmissionError(pod: Pod, allowedUnsafe: readonly string[],
   return undefined;
 }
 
+/**
+ * Checks a node's `--allowed-unsafe-sysctls` as the kubelet does at start: each a sysctl or a
+ * `prefix*` pattern that a namespace isolates (net.*, kernel.shm*, kernel.msg*, kernel.sem,
+ * fs.mqueue.*). Returns the dotted patterns; throws with the offending one.
+ */
+export function parseAllowedUnsafeSysctls(patterns: readonly string[]): string[] {
+  return patterns.map((raw) => {
+    const p = normalizeSysctl(raw.trim());
+    if (!/^[a-z0-9]([-_a-z0-9./]*[a-z0-9.])?\*?$/.test(p)) throw new Error(`sysctl ${JSON.stringify(raw)} must be a sysctl name or a pattern ending in *`);
+    const base = p.endsWith('*') ? p.slice(0, -1) : p;
+    if (!sysctlNamespace(base)) {
+      throw new Error(`the sysctl${p.endsWith('*') ? 's' : ''} ${JSON.stringify(p)} ${p.endsWith('*') ? 'are' : 'is'} not known to be namespaced`);
+    }
+    return p;
+  });
+}
+
 /** The pod's sysctls as the runtime sets them (dotted names). */
 export function podSysctls(pod: Pod): Record<string, string> | undefined {
   const list = pod.spec?.securityContext?.sysctls ?? [];

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { hostname } from 'node:os';
 import { clientFromKubeconfig, loadKubeconfig } from '../client/rest.js';
 import { startNodeStack } from '../agent/node-stack.js';
+import { parseAllowedUnsafeSysctls } from '../agent/security-context.js';
 import { readIdentity, resetNode } from '../agent/reset.js';
 
 
@@ -25,6 +26,7 @@ interface AgentFlags {
   authToken?: string;
   reservedCpu?: string;
   reservedMemory?: string;
+  allowedUnsafeSysctls?: string;
 }
 
 /** Registers `skiff agent` and `skiff reset`. */
@@ -46,6 +48,7 @@ export function registerAgentCommands(program: Command): void {
     .option('--auth-token <token>', "bearer token the API server must present (default: the kubeconfig's token)")
     .option('--reserved-cpu <q>', 'CPU kept for the system (e.g. 500m)')
     .option('--reserved-memory <q>', 'memory kept for the system (e.g. 512Mi)')
+    .option('--allowed-unsafe-sysctls <list>', 'comma-separated unsafe sysctls (or prefix* patterns) pods may set, e.g. kernel.msg*,net.core.somaxconn')
     .action(async (f: AgentFlags) => {
       const kc = loadKubeconfig(f.kubeconfig);
       const token = f.authToken ?? process.env.SKIFF_AGENT_TOKEN ?? kc.token;
@@ -66,6 +69,7 @@ export function registerAgentCommands(program: Command): void {
         servePort: Number(f.port),
         authToken: token,
         reserved: { cpu: f.reservedCpu, memory: f.reservedMemory },
+        allowedUnsafeSysctls: parseAllowedUnsafeSysctls(f.allowedUnsafeSysctls ? f.allowedUnsafeSysctls.split(',') : []),
       });
       console.error(`skiff agent: node ${f.name} registered; serving logs/exec/port-forward on ${node.agent.server.url}`);
       await new Promise<void>((resolve) => {
