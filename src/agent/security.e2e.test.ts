@@ -162,6 +162,10 @@ test('container hardening: default pods, privileged pods, securityContext, host 
   assert.equal(await status(priv, 'CapBnd'), hostCapMask());
   assert.equal(await status(priv, 'Seccomp'), '0');
   assert.deepEqual(await sh(priv, write), { code: 0, out: '' });
+  // /sys is writable only for the privileged container (mount options of the sysfs mount).
+  const sysOpts = async (p: Pod) => (await sh(p, "grep ' /sys ' /proc/self/mountinfo")).out.split(' ')[5]!.split(',')[0];
+  assert.equal(await sysOpts(priv), 'rw');
+  assert.equal(await sysOpts(dflt), 'ro');
   assert.equal((await sh(priv, `grep -c ' ${masked} ' /proc/self/mountinfo`)).out, '0\n');
   assert.equal((await sh(dflt, `grep -c ' ${masked} ' /proc/self/mountinfo`)).out, '1\n');
   const hostDev = readdirSync('/dev').find((n) => !['null', 'zero', 'full', 'random', 'urandom', 'tty', 'ptmx', 'console', 'pts', 'shm', 'mqueue', 'fd'].includes(n) && (lstatSync(`/dev/${n}`).isCharacterDevice() || lstatSync(`/dev/${n}`).isBlockDevice()));
