@@ -78,6 +78,8 @@ export interface AgentOptions {
   runtime?: Runtime;
   /** Hook for projected serviceAccountToken volumes (the service-account issue plugs in here). */
   serviceAccountToken?: (pod: Pod, audience: string | undefined, expirationSeconds: number) => Promise<string>;
+  /** Unsafe sysctls (or `prefix*` patterns) pods may set, as the kubelet's --allowed-unsafe-sysctls. */
+  allowedUnsafeSysctls?: string[];
   log?: (line: string) => void;
 }
 
@@ -188,6 +190,8 @@ export class Agent {
       envSources: (pod, podIP) => this.envSources(pod, podIP, parts.hostIP),
       allocatable: () => this.node.allocatable,
       trackContainer: (id, uid) => this.containerPod.set(id, uid),
+      allowedUnsafeSysctls: o.allowedUnsafeSysctls,
+      seccompDir: join(o.dataDir, 'seccomp'),
       log,
     };
     this.stats = new StatsCollector(this.runtime, o.nodeName);

@@ -66,7 +66,11 @@ test('user: runAsUser/runAsGroup override the image USER resolved through passwd
   assert.deepEqual(resolveUser(pod, { name: 'c' }, 'app', read), { uid: 1000, gid: 2000, additionalGids: [] });
   assert.deepEqual(resolveUser(pod, { name: 'c' }, '1000:staff', read), { uid: 1000, gid: 50, additionalGids: [] });
   assert.deepEqual(resolveUser({ spec: { containers: [], securityContext: { runAsUser: 5, fsGroup: 7 } } }, { name: 'c', securityContext: { runAsGroup: 6 } }, 'app', read), { uid: 5, gid: 6, additionalGids: [7] });
-  assert.throws(() => resolveUser(pod, { name: 'c', securityContext: { runAsNonRoot: true } }, undefined, read), /runAsNonRoot/);
+  // /etc/group memberships of the user, then supplementalGroups and fsGroup (containerd's order); Strict skips the file.
+  const withGroups = (f: 'passwd' | 'group') => (f === 'passwd' ? passwd : 'root:x:0:\nstaff:x:50:app,bob\nwheel:x:10:root\n');
+  assert.deepEqual(resolveUser({ spec: { containers: [], securityContext: { supplementalGroups: [60], fsGroup: 70 } } }, { name: 'c' }, 'app', withGroups), { uid: 1000, gid: 2000, additionalGids: [50, 60, 70] });
+  assert.deepEqual(resolveUser({ spec: { containers: [], securityContext: { supplementalGroupsPolicy: 'Strict' } as never } }, { name: 'c' }, 'app', withGroups), { uid: 1000, gid: 2000, additionalGids: [] });
+  assert.deepEqual(resolveUser(pod, { name: 'c' }, undefined, withGroups), { uid: 0, gid: 0, additionalGids: [10] });
 });
 
 test('generateContainerConfig: argv, env, user, mounts, resources, security, files and labels of one instance', async () => {

@@ -15,6 +15,7 @@ import { parseNormalized } from '../image/reference.js';
 import type { ImageInfo } from '../image/image-index.js';
 import { Labels, type ContainerSpec, type Mount } from '../runtime/types.js';
 import { podLabels, sandboxFiles } from './pod-sandbox.js';
+import { containerSecurity, imageUser, runAsNonRootError } from './security-context.js';
 import type { MountedVolume } from './volumes.js';
 
 /** Annotation with a hash of the container spec: a changed spec restarts the container. */
@@ -343,7 +344,9 @@ export function lookupId(text: string, name: string): { id: number; gid?: number
 /**
  * The process user: securityContext runAsUser/runAsGroup (container over pod) win, else the
  * image's USER (`uid`, `uid:gid`, `name`, `name:group`, resolved through the image's
- * /etc/passwd and /etc/group via `readEtc`). Groups: supplementalGroups + fsGroup.
+ * /etc/passwd and /etc/group via `readEtc`). Groups: the user's /etc/group memberships,
+ * supplementalGroups, fsGroup. runAsNonRoot is
+ * checked before, on the image's USER as written ({@link runAsNonRootError}).
  */
 export function resolveUser(pod: Pod, c: Container, imageUser: string | undefined, readEtc: (file: 'passwd' | 'group') => string): { uid: number; gid: number; additionalGids: number[] } {
   const sc = c.securityContext ?? {};
@@ -380,10 +383,16 @@ export function resolveUser(pod: Pod, c: Container, imageUser: string | undefine
     const line = readEtc('passwd').split('\n').find((l) => l.split(':')[2] === String(uid));
     gid = line ? Number(line.split(':')[3] ?? 0) : 0;
   }
-  if (sc.runAsNonRoot || psc.runAsNonRoot) {
-    if (uid === 0) throw new ContainerConfigError('container has runAsNonRoot and image will run as root (pod: ' + (pod.metadata?.name ?? '') + ', container: ' + c.name + ')');
+  // The image's /etc/group memberships of the user come first (containerd's WithAdditionalGIDs),
+  // unless supplementalGroupsPolicy is Strict.
+  const extra = new Set<number>();
+  const name = readEtc('passwd').split('\n').map((l) => l.split(':')).find((f) => f[2] === String(uid))?.[0];
+  if (name && (psc as { supplementalGroupsPolicy?: string }).supplementalGroupsPolicy !== 'Strict') {
+    for (const f of readEtc('group').split('\n').map((l) => l.split(':'))) {
+      if (f[2] && /^\d+$/.test(f[2]) && (f[3] ?? '').split(',').includes(name)) extra.add(Number(f[2]));
+    }
   }
-  const extra = new Set<number>(psc.supplementalGroups ?? []);
+  for (const g of psc.supplementalGroups ?? []) extra.add(g);
   if (psc.fsGroup !== undefined) extra.add(psc.fsGroup);
   return { uid, gid, additionalGids: [...extra] };
 }
@@ -453,6 +462,8 @@ export interface ContainerConfigInput {
   /** `<pods dir>/<uid>`: logs, termination files, the sandbox's hosts/resolv.conf/hostname. */
   podDir: string;
   nodeName: string;
+  /** Where Localhost seccomp profiles live (kubelet's `<root>/seccomp`); default `<dataDir>/seccomp`. */
+  seccompDir?: string;
 }
 
 /**
@@ -467,9 +478,12 @@ export async function generateContainerConfig(input: ContainerConfigInput): Prom
   const env = await buildEnv(pod, c, input.envSources, input.nodeAllocatable);
   const command = resolveCommand(c, cfg, env);
   if (!command.length) throw new ContainerConfigError(`no command specified: the image ${c.image} has no Entrypoint or Cmd; set command in the container spec`);
+  const nonRoot = runAsNonRootError(pod, c, imageUser(cfg.User));
+  if (nonRoot) throw new ContainerConfigError(nonRoot);
+  const security = containerSecurity(pod, c, input.seccompDir ?? join(podDir, '..', '..', 'seccomp'));
+  if (typeof security === 'string') throw new ContainerConfigError(security);
   const user = resolveUser(pod, c, cfg.User || undefined, (f) => readFromLayers(input.layers, `etc/${f}`));
   const mounts = containerMounts(c, input.volumes, podDir, restartCount);
-  const sc = c.securityContext ?? {};
   const logDir = join(podDir, 'logs', c.name);
   mkdirSync(logDir, { recursive: true });
   const files = sandboxFiles(podDir);
@@ -483,10 +497,7 @@ export async function generateContainerConfig(input: ContainerConfigInput): Prom
     user,
     mounts,
     resources: containerResources(c),
-    capabilities: { add: sc.capabilities?.add, drop: sc.capabilities?.drop },
-    privileged: !!sc.privileged,
-    readOnlyRootfs: !!sc.readOnlyRootFilesystem,
-    noNewPrivileges: sc.allowPrivilegeEscalation === false,
+    ...security,
     tty: !!c.tty,
     stdin: !!c.stdin,
     etcHostsPath: files.etcHosts,

@@ -22,6 +22,17 @@ test('sandbox config: identity, labels, hostname cut to a label, hostPorts only'
     { hostPort: 5353, containerPort: 53, protocol: 'udp', hostIP: undefined },
   ]);
   assert.equal(cfg.hostNetwork, false);
+  assert.equal(cfg.hostPID, false);
+  assert.equal(cfg.sysctls, undefined);
+});
+
+test('sandbox config: host namespaces and the pod\'s sysctls (slash names made dotted)', () => {
+  const cfg = sandboxConfig(pod({
+    hostPID: true, hostIPC: true, hostNetwork: true, containers: [{ name: 'c' }],
+    securityContext: { sysctls: [{ name: 'net/ipv4/ping_group_range', value: '0 1000' }, { name: 'kernel.shm_rmid_forced', value: '1' }] },
+  }), 'u1', 'node-a');
+  assert.deepEqual([cfg.hostPID, cfg.hostIPC, cfg.hostNetwork], [true, true, true]);
+  assert.deepEqual(cfg.sysctls, { 'net.ipv4.ping_group_range': '0 1000', 'kernel.shm_rmid_forced': '1' });
 });
 
 test('/etc/hosts: managed file with the subdomain FQDN and hostAliases; the host\'s own with hostNetwork', () => {

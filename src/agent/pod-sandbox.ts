@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { Labels, type PodSandboxConfig, type PodSandboxStatus, type Runtime } from '../runtime/types.js';
+import { podSysctls } from './security-context.js';
 
 /** Label marking a sandbox or container as this agent's (value: the node name). */
 export const NODE_LABEL = 'io.skiff.node';
@@ -29,7 +30,7 @@ export function podHostname(pod: Pod): string {
   return (pod.spec?.hostname ?? pod.metadata!.name!).slice(0, 63);
 }
 
-/** The runtime config of the pod's sandbox: identity, hostname, labels, hostPort mappings. */
+/** The runtime config of the pod's sandbox: identity, hostname, labels, hostPort mappings, host namespaces, sysctls. */
 export function sandboxConfig(pod: Pod, uid: string, nodeName: string): PodSandboxConfig {
   const md = pod.metadata!;
   const ports = (pod.spec?.containers ?? []).flatMap((c) => c.ports ?? []).filter((p) => p.hostPort);
@@ -39,6 +40,9 @@ export function sandboxConfig(pod: Pod, uid: string, nodeName: string): PodSandb
     uid,
     hostname: podHostname(pod),
     hostNetwork: !!pod.spec?.hostNetwork,
+    hostPID: !!pod.spec?.hostPID,
+    hostIPC: !!pod.spec?.hostIPC,
+    sysctls: podSysctls(pod),
     labels: podLabels(pod, uid, nodeName),
     portMappings: ports.map((p) => ({ hostPort: p.hostPort!, containerPort: p.containerPort, protocol: (p.protocol ?? 'TCP').toLowerCase() as 'tcp', hostIP: p.hostIP })),
   };

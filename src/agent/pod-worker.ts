@@ -11,6 +11,7 @@
  * container's runtime config in `container-spec.ts` (generateContainerConfig).
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { release } from 'node:os';
 import { join } from 'node:path';
 import type { Container, Pod, PodStatus } from 'kubernetes-types/core/v1.js';
 import { isReason } from '../api/errors.js';
@@ -22,9 +23,10 @@ import type { ImageStore } from '../image/store.js';
 import type { ImageInfo } from '../image/image-index.js';
 import { Labels, type ContainerStatus, type PodSandboxStatus, type Runtime } from '../runtime/types.js';
 import type { Backoff } from './backoff.js';
-import { ContainerConfigError, generateContainerConfig, imageIds, terminationLogPath, type EnvSources } from './container-spec.js';
+import { ContainerConfigError, generateContainerConfig, imageIds, qosClass, terminationLogPath, type EnvSources } from './container-spec.js';
 import { computePodActions, computeTermination, graceSeconds, instanceName, instancesByName, liveSandbox, sortInstances } from './pod-actions.js';
 import { setupSandbox } from './pod-sandbox.js';
+import { sysctlAdmissionError } from './security-context.js';
 import type { ProbeManager } from './probes.js';
 import { computeStatus, type ContainerView, type Waiting } from './status.js';
 import { VolumeError, type MountedVolume, type VolumeManager } from './volumes.js';
@@ -53,6 +55,10 @@ export interface PodWorkerContext {
   /** Tells the agent which pod a container belongs to (probe callbacks find the worker by it). */
   trackContainer?(containerId: string, podUid: string): void;
   allocatable(): { cpu?: string; memory?: string };
+  /** The node's --allowed-unsafe-sysctls. */
+  allowedUnsafeSysctls?: string[];
+  /** Where Localhost seccomp profiles live (`<dataDir>/seccomp`). */
+  seccompDir?: string;
   log(msg: string): void;
 }
 
@@ -173,6 +179,11 @@ export class PodWorker {
   private async sync(): Promise<void> {
     const pod = this.pod;
     const { sandboxes, containers } = await this.runtimeState();
+    // The kubelet's admission: a pod that never ran here and that the node refuses is failed, once.
+    if (!sandboxes.length && !containers.length) {
+      const why = sysctlAdmissionError(pod, this.ctx.allowedUnsafeSysctls ?? [], release());
+      if (why) return this.reject('SysctlForbidden', why);
+    }
     let sb = liveSandbox(sandboxes, existsSync);
     const now = this.ctx.clock.now();
     const actions = computePodActions({
@@ -247,6 +258,13 @@ export class PodWorker {
       for (const c of fresh.containers) if (c.state === 'running') await this.killContainer(c, graceSeconds(this.pod), 'the pod finished');
       await this.ctx.runtime.stopPodSandbox(sb.id, 0).catch((e) => this.ctx.log(`pod ${this.key}: stopping sandbox: ${e}`));
     }
+  }
+
+  /** Fails a pod the node does not admit (kubelet's rejectPod): phase Failed, the reason, "Pod was rejected: …". */
+  private async reject(reason: string, message: string): Promise<void> {
+    if (this.pod.status?.phase === 'Failed' && this.pod.status.reason === reason) return;
+    this.event('Warning', reason, message);
+    await this.putStatus({ phase: 'Failed', reason, message: `Pod was rejected: ${message}`, qosClass: qosClass(this.pod), startTime: this.pod.status?.startTime });
   }
 
   /** Creates the sandbox and its hosts/resolv.conf/hostname files; undefined (and a retry) when that fails. */
@@ -326,6 +344,7 @@ export class PodWorker {
       const spec = await generateContainerConfig({
         pod, uid: this.uid, container: c, init, restartCount, image: info, layers, envSources,
         nodeAllocatable: this.ctx.allocatable(), volumes: this.mounted ?? new Map(), podDir: this.podDir(), nodeName: this.ctx.nodeName,
+        seccompDir: this.ctx.seccompDir,
       });
       id = await this.ctx.runtime.createContainer(sb.id, spec);
     } catch (e) {

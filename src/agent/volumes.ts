@@ -234,6 +234,12 @@ export class VolumeManager {
             throw new VolumeError(`volume ${JSON.stringify(v.name)}: mounting tmpfs failed: ${why}`);
           }
         }
+        // fsGroup (SetVolumeOwnership): the group owns the volume and new files inherit it (setgid).
+        const fsGroup = pod.spec?.securityContext?.fsGroup;
+        if (fsGroup !== undefined) {
+          chownSync(dir, statSync(dir).uid, fsGroup);
+          chmodSync(dir, 0o2777);
+        }
         out.set(v.name, { hostPath: dir, readOnly: false });
         continue;
       }

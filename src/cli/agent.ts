@@ -10,6 +10,7 @@ import { HttpTransport, loadKubeconfig, RestClient } from '../client/rest.js';
 import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
 import { bootstrapNode, CertificateRenewer } from '../agent/bootstrap.js';
 import { startNodeStack } from '../agent/node-stack.js';
+import { parseAllowedUnsafeSysctls } from '../agent/security-context.js';
 import { readIdentity, resetNode } from '../agent/reset.js';
 
 
@@ -31,6 +32,7 @@ interface AgentFlags {
   port: string;
   reservedCpu?: string;
   reservedMemory?: string;
+  allowedUnsafeSysctls?: string;
 }
 
 /** Registers `skiff agent` and `skiff reset`. */
@@ -55,6 +57,7 @@ export function registerAgentCommands(program: Command): void {
     .option('--port <port>', 'port of the agent HTTPS server (0 = any free port)', '10250')
     .option('--reserved-cpu <q>', 'CPU kept for the system (e.g. 500m)')
     .option('--reserved-memory <q>', 'memory kept for the system (e.g. 512Mi)')
+    .option('--allowed-unsafe-sysctls <list>', 'comma-separated unsafe sysctls (or prefix* patterns) pods may set, e.g. kernel.msg*,net.core.somaxconn')
     .action(async (f: AgentFlags) => {
       const token = f.token ?? (f.tokenFile ? readFileSync(f.tokenFile, 'utf8').trim() : undefined);
       const kc = f.kubeconfig ? loadKubeconfig(f.kubeconfig) : undefined;
@@ -87,6 +90,7 @@ export function registerAgentCommands(program: Command): void {
         nodeIP: nodeIp,
         tls: { clientCaPem: creds.caPem, serving: creds.serving },
         reserved: { cpu: f.reservedCpu, memory: f.reservedMemory },
+        allowedUnsafeSysctls: parseAllowedUnsafeSysctls(f.allowedUnsafeSysctls ? f.allowedUnsafeSysctls.split(',') : []),
       });
       const renewer = new CertificateRenewer(bootstrap, creds, (c) => {
         transport.setClientCert(c.client.certPem, c.client.keyPem);

@@ -57,6 +57,12 @@ export interface PodSandboxConfig {
   portMappings?: PortMapping[];
   /** `hostNetwork: true`: no namespace, no CNI; the pod IP is the node's. */
   hostNetwork?: boolean;
+  /** `hostPID: true`: containers share the node's PID namespace (they see its processes). */
+  hostPID?: boolean;
+  /** `hostIPC: true`: containers share the node's IPC namespace and /dev/shm. */
+  hostIPC?: boolean;
+  /** Namespaced sysctls (net.*, kernel.shm*, …) set in every container of the pod. */
+  sysctls?: Record<string, string>;
 }
 
 export type SandboxState = 'ready' | 'notready';
@@ -100,6 +106,13 @@ export interface Resources {
   pidsLimit?: number;
 }
 
+/** Which seccomp filter a container gets (CRI's SecurityProfile). */
+export type SeccompChoice =
+  | { type: 'RuntimeDefault' }
+  | { type: 'Unconfined' }
+  /** A profile file on the node, Docker's JSON format (kubelet's `<root>/seccomp/<localhostProfile>`). */
+  | { type: 'Localhost'; path: string };
+
 /** What to run. Image Entrypoint/Cmd vs command/args are resolved by the caller. */
 export interface ContainerSpec {
   /** Container name in the pod (also labelled). */
@@ -120,6 +133,10 @@ export interface ContainerSpec {
   readOnlyRootfs?: boolean;
   /** Forbid gaining privileges (allowPrivilegeEscalation: false). */
   noNewPrivileges?: boolean;
+  /** Default RuntimeDefault (Docker's profile); ignored for privileged containers. */
+  seccomp?: SeccompChoice;
+  /** `Unmasked`: no masked or read-only /proc paths. Default `Default`. */
+  procMount?: 'Default' | 'Unmasked';
   tty?: boolean;
   /** Keep stdin open (a FIFO the agent can attach to). */
   stdin?: boolean;

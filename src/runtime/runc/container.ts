@@ -53,11 +53,15 @@ export async function createContainer(ctx: RuncContext, sandboxId: string, spec:
     const oci = buildOciSpec(spec, {
       rootfsPath: rootfs,
       netnsPath: sb.netnsPath || undefined,
-      ipcPath: sb.ipcPath,
+      ipcPath: sb.ipcPath || undefined,
       utsPath: sb.utsPath || undefined,
-      shmPath: sb.shmPath,
+      // hostIPC: the node's /dev/shm, as containerd binds it.
+      shmPath: sb.config.hostIPC ? '/dev/shm' : sb.shmPath,
       hostname: sb.hostname,
       cgroupsPath: meta.cgroupsPath,
+      hostPID: !!sb.config.hostPID,
+      hostIPC: !!sb.config.hostIPC,
+      sysctls: sb.config.sysctls,
     });
     writeJsonAtomic(join(bundle, 'config.json'), oci);
     writeJsonAtomic(join(dir, 'container.json'), meta);

@@ -1,8 +1,8 @@
 /**
  * One process to completion in a caller-prepared root filesystem (the {@link ProcessRunner}
  * operation; BuildKit's runc executor): `runc run` in the foreground on a throwaway bundle,
- * with the default capabilities and mounts of a container, its own PID/IPC/mount/UTS
- * namespaces, and the host's network or a private one. The runc container and its bundle
+ * with the default capabilities, seccomp profile (RuntimeDefault, as BuildKit) and mounts of a
+ * container, its own PID/IPC/mount/UTS namespaces, and the host's network or a private one. The runc container and its bundle
  * are always deleted afterwards.
  */
 import { spawn } from 'node:child_process';

@@ -5,7 +5,9 @@
  * (/var/run/netns/…, visible to `ip netns`), its IPC and UTS namespaces are files in the
  * sandbox dir bind-mounted by `unshare --ipc=FILE --uts=FILE`, and its /dev/shm is a tmpfs
  * mounted there. Containers join them by path. Nothing needs a pause process, and the pod
- * survives agent restarts because the namespaces are pinned by mounts.
+ * survives agent restarts because the namespaces are pinned by mounts. `hostNetwork`,
+ * `hostIPC` (and `hostPID`, which only containers act on) leave the node's namespace shared:
+ * nothing is created for it, and with hostIPC the node's /dev/shm is what containers mount.
  */
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync } from 'node:fs';
 import { networkInterfaces, hostname as osHostname } from 'node:os';
@@ -27,15 +29,16 @@ export async function runPodSandbox(ctx: RuncContext, config: PodSandboxConfig):
   const dir = sandboxDir(ctx, id);
   mkdirSync(dir, { recursive: true });
   const hostNet = !!config.hostNetwork;
+  const hostIpc = !!config.hostIPC;
   const hostname = hostNet ? osHostname() : (config.hostname ?? config.name).slice(0, 63);
   const meta: SandboxMeta = {
     id,
     config,
     netnsName: hostNet ? '' : `${ctx.namePrefix}-${id.slice(0, 16)}`,
     netnsPath: '',
-    ipcPath: join(dir, 'ipc'),
+    ipcPath: hostIpc ? '' : join(dir, 'ipc'),
     utsPath: hostNet ? '' : join(dir, 'uts'),
-    shmPath: join(dir, 'shm'),
+    shmPath: hostIpc ? '' : join(dir, 'shm'),
     ip: '',
     hostname,
     createdAt: new Date().toISOString(),
@@ -49,15 +52,20 @@ export async function runPodSandbox(ctx: RuncContext, config: PodSandboxConfig):
       await runOrThrow('ip', ['netns', 'add', meta.netnsName]);
       meta.netnsPath = `/var/run/netns/${meta.netnsName}`;
     }
-    closeSync(openSync(meta.ipcPath, 'w'));
-    const unshareArgs = [`--ipc=${meta.ipcPath}`];
+    const unshareArgs: string[] = [];
+    if (meta.ipcPath) {
+      closeSync(openSync(meta.ipcPath, 'w'));
+      unshareArgs.push(`--ipc=${meta.ipcPath}`);
+    }
     if (meta.utsPath) {
       closeSync(openSync(meta.utsPath, 'w'));
       unshareArgs.push(`--uts=${meta.utsPath}`, 'hostname', hostname);
     } else unshareArgs.push('true');
-    await runOrThrow('unshare', unshareArgs);
-    mkdirSync(meta.shmPath, { recursive: true });
-    await runOrThrow('mount', ['-t', 'tmpfs', '-o', 'nosuid,nodev,noexec,mode=1777,size=65536k', 'shm', meta.shmPath]);
+    if (unshareArgs.length > 1) await runOrThrow('unshare', unshareArgs);
+    if (meta.shmPath) {
+      mkdirSync(meta.shmPath, { recursive: true });
+      await runOrThrow('mount', ['-t', 'tmpfs', '-o', 'nosuid,nodev,noexec,mode=1777,size=65536k', 'shm', meta.shmPath]);
+    }
     if (hostNet) {
       meta.ip = hostIPv4();
     } else {
@@ -95,8 +103,8 @@ export async function removePodSandbox(ctx: RuncContext, id: string): Promise<vo
     const netnsPath = `/var/run/netns/${meta.netnsName}`;
     await ctx.network.del(id, netnsPath).catch(() => {});
   }
-  await unmount(meta.shmPath);
-  await unmount(meta.ipcPath);
+  if (meta.shmPath) await unmount(meta.shmPath);
+  if (meta.ipcPath) await unmount(meta.ipcPath);
   if (meta.utsPath) await unmount(meta.utsPath);
   if (meta.netnsName && existsSync(`/var/run/netns/${meta.netnsName}`)) {
     await runOrThrow('ip', ['netns', 'del', meta.netnsName]);
