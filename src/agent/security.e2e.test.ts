@@ -4,6 +4,7 @@
  * user namespaces, /proc/kcore, /proc/sys writes), what a privileged pod gets, securityContext
  * users and refusals, host namespaces and sysctls — all read from inside the containers.
  */
+import { issueNodeServingCert } from '../apiserver/pki.js';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomInt } from 'node:crypto';
@@ -44,9 +45,10 @@ before(async () => {
   // A Localhost seccomp profile that forbids mkdir, under the agent's seccomp dir.
   mkdirSync(join(dir, 'node', 'seccomp', 'profiles'), { recursive: true });
   writeFileSync(join(dir, 'node', 'seccomp', 'profiles', 'no-mkdir.json'), JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO' }] }));
+  const serving = await issueNodeServingCert(api.pki, NODE, ['127.0.0.1']);
   agent = await Agent.start({
     client, nodeName: NODE, dataDir: join(dir, 'node'), podCidr, bridge, namePrefix: prefix, serveHost: '127.0.0.1', servePort: 0,
-    authToken: randomBytes(16).toString('hex'), backoff: { initialMs: 1000, maxMs: 4000 }, relistMs: 300, log: () => {},
+    tls: { clientCaPem: api.pki.caCertPem, serving }, backoff: { initialMs: 1000, maxMs: 4000 }, relistMs: 300, log: () => {},
   });
 });
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { RestClient } from '../client/rest.js';
 import { DockerEngine } from '../docker/server.js';
 import { dockerHandlers } from '../docker/engine.js';
-import { imageInspectRoute } from '../docker/image-inspect.js';
+import { imageRoutes } from '../docker/images/routes.js';
 import type { ApiEndpoint } from '../docker/pod-streams.js';
 import type { DockerRoute } from '../docker/route.js';
 import { ImageStore } from '../image/store.js';
@@ -22,7 +22,7 @@ export interface DockerEngineStartOptions {
   api: ApiEndpoint;
   dataDir: string;
   nodeName?: string;
-  /** More handler modules (the image endpoints: `imageRoutes(...)`), matched before the container ones. */
+  /** More handler modules, matched before the image and container ones. */
   extraRoutes?: (deps: { images: ImageStore; containersUsingImage(imageId: string): Promise<string[]> }) => DockerRoute[];
   log?(msg: string): void;
 }
@@ -38,9 +38,8 @@ export async function startDockerEngine(o: DockerEngineStartOptions): Promise<Ru
   const images = ImageStore.open(o.dataDir);
   const handlers = dockerHandlers({ client: o.client, api: o.api, images, dataDir: o.dataDir, nodeName: o.nodeName, log: o.log });
   const containersUsingImage = async (imageId: string) => (await handlers.service.list()).filter((c) => c.rec.imageId === imageId).map((c) => c.rec.id);
-  // The image module's routes come first; until it is wired, image inspect alone is served.
-  const imageRoutes = o.extraRoutes?.({ images, containersUsingImage }) ?? [imageInspectRoute(images)];
-  const engine = new DockerEngine({ routes: [...imageRoutes, ...handlers.routes] });
+  const extra = o.extraRoutes?.({ images, containersUsingImage }) ?? [];
+  const engine = new DockerEngine({ routes: [...extra, ...imageRoutes({ store: images, containersUsingImage }), ...handlers.routes] });
   const own = join(o.dataDir, 'docker.sock');
   fs.mkdirSync(o.dataDir, { recursive: true });
   await engine.listen(own);
