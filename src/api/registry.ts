@@ -136,6 +136,12 @@ export interface ResourceDef {
    * metadata.name: POST namespaces/NS/bindings is POST namespaces/NS/pods/NAME/binding.
    */
   createAs?: { plural: string; subresource: string };
+  /**
+   * The OpenAPI v3 schema of a kind skiff defines itself (no upstream model to generate it from),
+   * and the names of the generated schemas it refers to (ObjectMeta).
+   */
+  openApiSchema?: Record<string, unknown>;
+  openApiSchemaRefs?: string[];
 }
 
 export const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];

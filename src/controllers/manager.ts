@@ -27,6 +27,7 @@ import { newHorizontalPodAutoscalerController } from './hpa.js';
 import { newCronJobController } from './cronjob.js';
 import { newDaemonSetController } from './daemonset.js';
 import { newStatefulSetController } from './statefulset.js';
+import { newTimelineController } from './timeline.js';
 import type { Controller, ControllerContext, ControllerFactory, ControllerOptions } from './types.js';
 
 /** Every controller by name, with its default worker count (upstream --concurrent-* flags). */
@@ -46,6 +47,7 @@ export const CONTROLLERS: Record<string, { factory: ControllerFactory; workers: 
   daemonset: { factory: newDaemonSetController, workers: 2 },
   statefulset: { factory: newStatefulSetController, workers: 5 },
   'service-lb': { factory: (ctx) => newLoadBalancerController(ctx, { pool: ctx.options.loadBalancerPool }), workers: 1 },
+  timeline: { factory: (ctx) => newTimelineController(ctx, { retentionSeconds: ctx.options.timelineRetentionSeconds, coalesceMs: ctx.options.timelineCoalesceMs }), workers: 2 },
 };
 
 /** Controllers that need configuration to run; started only when it is given. */

@@ -5,9 +5,10 @@ import { appsResources } from './apps.js';
 import { batchResources } from './batch.js';
 import { autoscalingResources } from './autoscaling.js';
 import { miscResources } from './misc.js';
+import { timelines } from './timeline.js';
 
 export function defaultRegistry(): Registry {
   const r = new Registry();
-  for (const def of [...coreResources, ...appsResources, ...batchResources, ...autoscalingResources, ...miscResources]) r.add(def);
+  for (const def of [...coreResources, ...appsResources, ...batchResources, ...autoscalingResources, ...miscResources, timelines]) r.add(def);
   return r;
 }
