@@ -109,7 +109,7 @@ export class ApiServer {
     server.url = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
     server.port = port;
     await server.seedKubernetesService(serviceCidr);
-    writeKubeconfig(server.kubeconfigPath, { server: server.url, caPem: pki.caCertPem, token: pki.adminToken, contextName: opts.clusterName ?? 'skiff' });
+    writeKubeconfig(server.kubeconfigPath, { server: server.url, caPem: pki.caCertPem, token: pki.adminToken, contextName: opts.clusterName ?? 'skiff', dataDir: opts.dataDir });
     return server;
   }
 
