@@ -116,3 +116,24 @@ test('a restarted recorder adds nothing twice; a deleted pod\'s timeline goes af
   c2.stop();
   informers.stop();
 });
+
+test('a deleted namespace takes its timelines with it; the recorder does not bring them back', async () => {
+  const { newNamespaceController } = await import('./namespace.js');
+  const { NAMESPACES } = await import('../client/resources.js');
+  const h = harness();
+  await h.client.create(NAMESPACES, undefined, { metadata: { name: 'team' } });
+  h.start(newTimelineController(h.ctx, { coalesceMs: 1000 }), newNamespaceController(h.ctx));
+  await h.settle();
+  await h.client.create(PODS, 'team', { metadata: { name: 'p' }, spec: { containers: [{ name: 'app', image: 'busybox' }] } });
+  await h.clock.advance(1000);
+  await h.settle();
+  assert.ok(h.client.peek(TIMELINES, 'team', 'pod.p'));
+  await h.client.delete(NAMESPACES, undefined, 'team');
+  for (let i = 0; i < 5; i++) {
+    await h.clock.advance(2000);
+    await h.settle();
+  }
+  assert.equal(h.client.peek(NAMESPACES, undefined, 'team'), undefined, 'the namespace is finalized away');
+  assert.deepEqual(h.client.objects(TIMELINES, 'team'), []);
+  h.stop();
+});

@@ -119,6 +119,17 @@ export function newTimelineController(ctx: ControllerContext, opts: TimelineOpti
     onUpdate: (_old, ev) => onEvent(ev),
     onDelete: (ev) => { if (ev.metadata?.uid) seenEvents.delete(ev.metadata.uid); },
   });
+  // Forget our copy of a Timeline once the cache has caught up with it.
+  const caughtUp = (t: Timeline) => {
+    const key = `${t.metadata?.namespace}/${t.metadata?.name}`;
+    const mine = written.get(key);
+    if (mine && Number(t.metadata?.resourceVersion) >= Number(mine.metadata?.resourceVersion)) written.delete(key);
+  };
+  tlInf.addEventHandler({
+    onAdd: caughtUp,
+    onUpdate: (_old, t) => caughtUp(t),
+    onDelete: (t) => written.delete(`${t.metadata?.namespace}/${t.metadata?.name}`),
+  });
   // Once everything is listed: find timelines whose objects went while nobody watched.
   q.add(SWEEP);
 
@@ -192,6 +203,8 @@ export function newTimelineController(ctx: ControllerContext, opts: TimelineOpti
     try {
       await write(key, p, existing, now);
     } catch (err) {
+      // The namespace is going away (or gone): there is nowhere to keep the history.
+      if (isReason(err, 'Forbidden') || (isReason(err, 'NotFound') && !existing)) return;
       // Put the entries back in front of anything that arrived meanwhile and try again.
       const later = pending.get(key);
       pending.set(key, later ? { ...p, items: [...p.items, ...later.items], initial: p.initial ?? later.initial, initialAt: p.initialAt ?? later.initialAt, deleted: later.deleted ?? p.deleted } : p);
