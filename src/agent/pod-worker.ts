@@ -290,6 +290,7 @@ export class PodWorker {
     }
     if (this.ctx.pullImage) {
       this.event('Normal', 'Pulling', `Pulling image "${image}"`);
+      const pullStart = this.ctx.clock.now();
       try {
         await this.ctx.pullImage(image, this.pod.spec?.imagePullSecrets?.map((s) => ({ name: s.name ?? '' })) ?? [], this.pod.metadata?.namespace ?? 'default');
       } catch (e) {
@@ -298,7 +299,9 @@ export class PodWorker {
       }
       info = this.ctx.images.resolve(image);
       if (info) {
-        this.event('Normal', 'Pulled', `Successfully pulled image "${image}"`);
+        // Upstream kubelet's wording (with Go's duration format), which tools and the timeline read.
+        const took = ((ms: number) => (ms < 1000 ? `${ms}ms` : `${Number((ms / 1000).toFixed(3))}s`))(this.ctx.clock.now() - pullStart);
+        this.event('Normal', 'Pulled', `Successfully pulled image "${image}" in ${took} (${took} including waiting). Image size: ${info.size} bytes.`);
         return info;
       }
     }

@@ -138,6 +138,12 @@ export interface ResourceDef {
   createAs?: { plural: string; subresource: string };
   /** A create-only review (TokenReview, SubjectAccessReview): answered by the API server, never stored. */
   review?: boolean;
+  /**
+   * The OpenAPI v3 schema of a kind skiff defines itself (no upstream model to generate it from),
+   * and the names of the generated schemas it refers to (ObjectMeta).
+   */
+  openApiSchema?: Record<string, unknown>;
+  openApiSchemaRefs?: string[];
 }
 
 export const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];

@@ -20,7 +20,16 @@ export interface KubeconfigOptions {
   contextName: string;
   /** Name of the user entry; defaults to `<contextName>-admin`. */
   user?: string;
+  /**
+   * The cluster's data directory, recorded in the context as the extension
+   * {@link DATA_DIR_EXTENSION} so skiff commands run with this context find the cluster's
+   * image store and settings.
+   */
+  dataDir?: string;
 }
+
+/** Name of the context extension holding `{ dataDir }`. */
+export const DATA_DIR_EXTENSION = 'skiff.dev/data-dir';
 
 interface Named { name: string; [k: string]: unknown }
 interface KubeconfigDoc {
@@ -47,7 +56,10 @@ function entries(o: KubeconfigOptions): { cluster: Named; user: Named; context: 
         ...(o.token ? { token: o.token } : {}),
       },
     },
-    context: { name: o.contextName, context: { cluster: o.contextName, user } },
+    context: {
+      name: o.contextName,
+      context: { cluster: o.contextName, user, ...(o.dataDir ? { extensions: [{ name: DATA_DIR_EXTENSION, extension: { dataDir: o.dataDir } }] } : {}) },
+    },
   };
 }
 

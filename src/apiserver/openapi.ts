@@ -72,6 +72,10 @@ export class OpenApi {
         schema = closure[known];
         Object.assign(components, closure);
       }
+      if (!schema && d.openApiSchema) {
+        schema = d.openApiSchema;
+        Object.assign(components, schemaClosure(d.openApiSchemaRefs ?? []));
+      }
       schema ??= { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
       components[schemaName] = { ...schema, 'x-kubernetes-group-version-kind': [gvk] };
     }

@@ -157,7 +157,7 @@ export class ApiServer {
     server.port = port;
     await server.seedKubernetesService(serviceCidr);
     await ensureNodeToken(server, ADMIN_USER);
-    writeKubeconfig(server.kubeconfigPath, { server: server.url, caPem: pki.caCertPem, token: pki.adminToken, clientCert: pki.adminCert, contextName: opts.clusterName ?? 'skiff' });
+    writeKubeconfig(server.kubeconfigPath, { server: server.url, caPem: pki.caCertPem, token: pki.adminToken, clientCert: pki.adminCert, contextName: opts.clusterName ?? 'skiff', dataDir: opts.dataDir });
     return server;
   }
 

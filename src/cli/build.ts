@@ -6,8 +6,8 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { DEFAULT_DATA_DIR } from './defaults.js';
-import { ImageStore } from '../image/store.js';
+import { DATA_DIR_HELP, openImageStore } from './image-store.js';
+import type { ImageStore } from '../image/store.js';
 import { normalizeReference } from '../image/reference.js';
 import { build, BuildError } from '../builder/builder.js';
 import { bootstrapGo, GO_BOOTSTRAP_REF } from '../builder/bootstrap.js';
@@ -23,8 +23,8 @@ import { startRegistry } from '../image/registry/server.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
-function openStore(dataDir: string): ImageStore {
-  return ImageStore.open(dataDir);
+function openStore(dataDir: string | undefined): ImageStore {
+  return openImageStore(dataDir);
 }
 
 function insecureList(v: string[] | undefined): string[] | undefined {
@@ -51,8 +51,8 @@ export function registerBuildCommands(program: Command): void {
     .option('--network <mode>', 'default network for RUN: host or none', 'host')
     .option('--iidfile <file>', 'write the image ID to this file')
     .option('-q, --quiet', 'print only the image ID')
-    .option('--data-dir <dir>', 'skiff data directory', DEFAULT_DATA_DIR)
-    .action(async (context: string, o: { tag: string[]; file?: string; buildArg: string[]; target?: string; cache: boolean; progress?: string; network: string; iidfile?: string; quiet?: boolean; dataDir: string }) => {
+    .option('--data-dir <dir>', DATA_DIR_HELP)
+    .action(async (context: string, o: { tag: string[]; file?: string; buildArg: string[]; target?: string; cache: boolean; progress?: string; network: string; iidfile?: string; quiet?: boolean; dataDir?: string }) => {
       const buildArgs: Record<string, string> = {};
       for (const a of o.buildArg) {
         const i = a.indexOf('=');
@@ -94,8 +94,8 @@ export function registerBuildCommands(program: Command): void {
     .description('push an image to its registry')
     .argument('<ref>', 'image reference, e.g. localhost:5000/app:1')
     .option('--insecure <host>', 'use plain HTTP for this registry (loopback ones always are); repeatable', collect, [])
-    .option('--data-dir <dir>', 'skiff data directory', DEFAULT_DATA_DIR)
-    .action(async (ref: string, o: { insecure: string[]; dataDir: string }) => {
+    .option('--data-dir <dir>', DATA_DIR_HELP)
+    .action(async (ref: string, o: { insecure: string[]; dataDir?: string }) => {
       const r = await pushImage(openStore(o.dataDir), ref, { insecure: insecureList(o.insecure) });
       console.log(`${r.tag ?? ''}${r.tag ? ': ' : ''}digest: ${r.digest} size: ${r.size}`);
     });
@@ -105,8 +105,8 @@ export function registerBuildCommands(program: Command): void {
     .description('pull an image from a registry')
     .argument('<ref>', 'image reference (name[:tag] or name@sha256:…)')
     .option('--insecure <host>', 'use plain HTTP for this registry; repeatable', collect, [])
-    .option('--data-dir <dir>', 'skiff data directory', DEFAULT_DATA_DIR)
-    .action(async (ref: string, o: { insecure: string[]; dataDir: string }) => {
+    .option('--data-dir <dir>', DATA_DIR_HELP)
+    .action(async (ref: string, o: { insecure: string[]; dataDir?: string }) => {
       const info = await pullImage(openStore(o.dataDir), ref, { insecure: insecureList(o.insecure) });
       console.log(info.ref || info.digest);
     });
@@ -116,8 +116,8 @@ export function registerBuildCommands(program: Command): void {
     .description('add a name to an image')
     .argument('<source>', 'existing image (name, ID or digest)')
     .argument('<target>', 'new name[:tag]')
-    .option('--data-dir <dir>', 'skiff data directory', DEFAULT_DATA_DIR)
-    .action((src: string, dst: string, o: { dataDir: string }) => {
+    .option('--data-dir <dir>', DATA_DIR_HELP)
+    .action((src: string, dst: string, o: { dataDir?: string }) => {
       openStore(o.dataDir).tag(src, dst);
     });
 
@@ -151,8 +151,8 @@ export function registerBuildCommands(program: Command): void {
     .argument('<refs...>', 'images to save')
     .requiredOption('-o, --output <file>', 'archive to write')
     .option('--format <format>', 'oci (OCI layout + manifest.json) or docker (manifest.json)', 'oci')
-    .option('--data-dir <dir>', 'skiff data directory', DEFAULT_DATA_DIR)
-    .action(async (refs: string[], o: { output: string; format: string; dataDir: string }) => {
+    .option('--data-dir <dir>', DATA_DIR_HELP)
+    .action(async (refs: string[], o: { output: string; format: string; dataDir?: string }) => {
       if (o.format !== 'oci' && o.format !== 'docker') throw new Error('--format must be oci or docker');
       const imgs = await saveImages(openStore(o.dataDir), refs, o.output, o.format as SaveFormat);
       console.error(`saved ${imgs.length} image(s) to ${o.output}`);
@@ -164,8 +164,8 @@ export function registerBuildCommands(program: Command): void {
     .argument('<toolchain>', 'go | busybox')
     .option('--goroot <dir>', 'host Go installation', '/usr/lib/go')
     .option('--tag <ref>', 'name of the image (default: skiff.local/golang:bootstrap or busybox:latest)')
-    .option('--data-dir <dir>', 'skiff data directory', DEFAULT_DATA_DIR)
-    .action(async (toolchain: string, o: { goroot: string; tag?: string; dataDir: string }) => {
+    .option('--data-dir <dir>', DATA_DIR_HELP)
+    .action(async (toolchain: string, o: { goroot: string; tag?: string; dataDir?: string }) => {
       if (toolchain === 'busybox') {
         const dir = mkdtempSync(join(tmpdir(), 'skiff-busybox-'));
         try {
@@ -189,8 +189,8 @@ export function registerBuildCommands(program: Command): void {
     .description('serve the image store as an OCI registry (Distribution API v2)')
     .option('--host <addr>', 'listen address', '127.0.0.1')
     .option('--port <port>', 'listen port', '5000')
-    .option('--data-dir <dir>', 'skiff data directory', DEFAULT_DATA_DIR)
-    .action(async (o: { host: string; port: string; dataDir: string }) => {
+    .option('--data-dir <dir>', DATA_DIR_HELP)
+    .action(async (o: { host: string; port: string; dataDir?: string }) => {
       const reg = await startRegistry({ store: openStore(o.dataDir), host: o.host, port: Number(o.port) });
       console.error(`skiff: registry listening on http://${reg.address} (push to localhost:${reg.port}/NAME)`);
       await new Promise<void>((done) => {

@@ -191,13 +191,17 @@ export function registerClusterCommands(program: Command): void {
     .option('--bridge <name>', 'Linux bridge of the pod network (default: derived from --name)')
     .option('--name-prefix <prefix>', 'prefix of runc, netns, cgroup, CNI and nftables names (default: --name)')
     .option('--agent-port <port>', "port of the node agent's HTTPS server (0 = any)", '10250')
-    .action(async (flags: UpFlags) => {
+    .action(async (flags: UpFlags, cmd: Command) => {
+      const lifecycle = await import('./lifecycle.js');
+      lifecycle.prepareUp(cmd, flags as UpFlags & Record<string, unknown>);
       const cp = await startControlPlane(flags);
+      let mergedInto: string | undefined;
       if (flags.dataDir === DEFAULT_DATA_DIR) {
         const home = join(homedir(), '.kube', 'config');
         const { mergeIntoUserKubeconfig } = await import('../apiserver/kubeconfig.js');
-        mergeIntoUserKubeconfig(home, { server: cp.server.url, caPem: cp.server.pki.caCertPem, token: cp.server.pki.adminToken, clientCert: cp.server.pki.adminCert, contextName: flags.name });
+        mergeIntoUserKubeconfig(home, { server: cp.server.url, caPem: cp.server.pki.caCertPem, token: cp.server.pki.adminToken, clientCert: cp.server.pki.adminCert, contextName: flags.name, dataDir: flags.dataDir });
         console.log(`skiff: merged context "${flags.name}" into ${home}`);
+        mergedInto = home;
       }
       const prefix = flags.namePrefix ?? flags.name;
       let node: NodeStack | undefined;
@@ -245,10 +249,22 @@ export function registerClusterCommands(program: Command): void {
           console.error(`skiff: the Docker Engine API did not start: ${(err as Error).message}`);
         }
       }
+      lifecycle.writeRunInfo(flags.dataDir, {
+        pid: process.pid, command: 'up', apiUrl: cp.server.url, kubeconfig: cp.server.kubeconfigPath, contextName: flags.name, startedAt: new Date().toISOString(),
+        ...(cp.registryPort ? { registry: `127.0.0.1:${cp.registryPort}` } : {}), ...(node ? { nodeName: flags.nodeName } : {}),
+      });
+      for (const line of lifecycle.nextSteps({ dataDir: flags.dataDir, apiUrl: cp.server.url, kubeconfig: cp.server.kubeconfigPath, contextName: flags.name, mergedInto, defaultDataDir: flags.dataDir === DEFAULT_DATA_DIR })) console.log(line);
       await runUntilSignalled(async () => {
+        // `skiff down` and Ctrl-C alike: the pods' containers stop too, every bit of state stays.
+        console.log('skiff: stopping the node, its pods\' containers and the control plane …');
         await docker?.stop();
         await node?.stop();
+        const stopped = await lifecycle.stopPodContainers(flags.dataDir, (m) => console.error(`skiff: ${m}`));
         await cp.stop();
+        lifecycle.removeRunInfo(flags.dataDir);
+        const dd = flags.dataDir === DEFAULT_DATA_DIR ? '' : ` --data-dir ${flags.dataDir}`;
+        console.log(`skiff: stopped (${stopped} pod sandbox(es) stopped); nothing of this cluster runs any more and its state is kept in ${flags.dataDir}.`);
+        console.log(`skiff: \`skiff up${dd}\` brings the same cluster back; \`skiff reset${dd}\` removes its node state.`);
       });
       process.exit(0);
     });

@@ -6,9 +6,8 @@
  *   skiff images
  *   skiff image rm REF
  */
-import { DEFAULT_DATA_DIR } from './defaults.js';
+import { DATA_DIR_HELP, openImageStore } from './image-store.js';
 import type { Command } from 'commander';
-import { ImageStore } from '../image/store.js';
 import type { Progress } from '../image/archive.js';
 import { familiarString } from '../image/reference.js';
 
@@ -43,9 +42,9 @@ export function registerImageCommands(program: Command): void {
     .command('load')
     .description('load images from a `docker save` or OCI archive')
     .requiredOption('-i, --input <tar>', 'the archive to read')
-    .option('--data-dir <dir>', 'skiff data dir', DEFAULT_DATA_DIR)
-    .action(async (f: { input: string; dataDir: string }) => {
-      const store = ImageStore.open(f.dataDir);
+    .option('--data-dir <dir>', DATA_DIR_HELP)
+    .action(async (f: { input: string; dataDir?: string }) => {
+      const store = openImageStore(f.dataDir);
       const refs = await store.loadArchive(f.input, progressPrinter());
       for (const r of refs) console.log(`Loaded image: ${r ? familiarString(r) : '(untagged)'}`);
     });
@@ -56,9 +55,9 @@ export function registerImageCommands(program: Command): void {
     .argument('<name>', 'NAME[:TAG] for the image')
     .option('--cmd <cmd...>', 'default command (image Cmd)')
     .option('--entrypoint <cmd...>', 'image Entrypoint')
-    .option('--data-dir <dir>', 'skiff data dir', DEFAULT_DATA_DIR)
-    .action(async (rootfs: string, name: string, f: { cmd?: string[]; entrypoint?: string[]; dataDir: string }) => {
-      const store = ImageStore.open(f.dataDir);
+    .option('--data-dir <dir>', DATA_DIR_HELP)
+    .action(async (rootfs: string, name: string, f: { cmd?: string[]; entrypoint?: string[]; dataDir?: string }) => {
+      const store = openImageStore(f.dataDir);
       process.stderr.write(`importing ${rootfs} …\n`);
       const info = await store.importRootfs(rootfs, name, { ...(f.cmd ? { Cmd: f.cmd } : {}), ...(f.entrypoint ? { Entrypoint: f.entrypoint } : {}) });
       console.log(`Imported ${familiarString(info.ref)} (${info.id.slice(7, 19)}, ${humanSize(info.size)})`);
@@ -68,9 +67,9 @@ export function registerImageCommands(program: Command): void {
     .alias('remove')
     .description('remove an image reference (blobs are freed by prune)')
     .argument('<ref...>', 'image reference(s) or ID(s)')
-    .option('--data-dir <dir>', 'skiff data dir', DEFAULT_DATA_DIR)
-    .action(async (refs: string[], f: { dataDir: string }) => {
-      const store = ImageStore.open(f.dataDir);
+    .option('--data-dir <dir>', DATA_DIR_HELP)
+    .action(async (refs: string[], f: { dataDir?: string }) => {
+      const store = openImageStore(f.dataDir);
       let failed = false;
       for (const r of refs) {
         const removed = store.remove(r);
@@ -84,8 +83,8 @@ export function registerImageCommands(program: Command): void {
       if (pruned.removed.length) console.log(`Deleted ${pruned.removed.length} blob(s), ${humanSize(pruned.bytes)}`);
       if (failed) process.exitCode = 1;
     });
-  const list = (f: { dataDir: string; quiet?: boolean }) => {
-    const store = ImageStore.open(f.dataDir);
+  const list = (f: { dataDir?: string; quiet?: boolean }) => {
+    const store = openImageStore(f.dataDir);
     const rows = store.list();
     if (f.quiet) {
       for (const i of rows) console.log(i.id.slice(7, 19));
@@ -100,6 +99,6 @@ export function registerImageCommands(program: Command): void {
     const widths = table[0]!.map((_, c) => Math.max(...table.map((r) => r[c]!.length)));
     for (const r of table) console.log(r.map((v, c) => v.padEnd(widths[c]! + 3)).join('').trimEnd());
   };
-  image.command('ls').alias('list').description('list images').option('-q, --quiet', 'only IDs').option('--data-dir <dir>', 'skiff data dir', DEFAULT_DATA_DIR).action(list);
-  program.command('images').description('list images').option('-q, --quiet', 'only IDs').option('--data-dir <dir>', 'skiff data dir', DEFAULT_DATA_DIR).action(list);
+  image.command('ls').alias('list').description('list images').option('-q, --quiet', 'only IDs').option('--data-dir <dir>', DATA_DIR_HELP).action(list);
+  program.command('images').description('list images').option('-q, --quiet', 'only IDs').option('--data-dir <dir>', DATA_DIR_HELP).action(list);
 }

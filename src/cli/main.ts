@@ -11,6 +11,8 @@ const GROUPS: { verbs: string[]; load: () => Promise<Register[]> }[] = [
   { verbs: ['server', 'up'], load: async () => [(await import('./cluster.js')).registerClusterCommands] },
   { verbs: ['agent', 'reset'], load: async () => [(await import('./agent.js')).registerAgentCommands] },
   { verbs: ['sim'], load: async () => [(await import('./sim.js')).registerSimCommands] },
+  // `completion` is deliberately in no list: with every group loaded it sees every verb.
+  { verbs: ['status', 'down', 'why'], load: async () => [(await import('./ops.js')).registerOpsCommands] },
   // Image verbs: images.ts creates the `image` group, build.ts adds save/bootstrap to it.
   {
     verbs: ['image', 'images', 'build', 'push', 'pull', 'tag', 'login', 'registry'],

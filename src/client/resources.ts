@@ -38,6 +38,7 @@ export const ROLE_BINDINGS = grp('rbac.authorization.k8s.io', 'v1', 'rolebinding
 export const CLUSTER_ROLES = grp('rbac.authorization.k8s.io', 'v1', 'clusterroles', 'ClusterRole', false);
 export const CLUSTER_ROLE_BINDINGS = grp('rbac.authorization.k8s.io', 'v1', 'clusterrolebindings', 'ClusterRoleBinding', false);
 export const EVENTS_V1 = grp('events.k8s.io', 'v1', 'events', 'Event');
+export const TIMELINES = grp('skiff.dev', 'v1', 'timelines', 'Timeline');
 
 /** "apps/v1" or "v1". */
 export function apiVersionOf(r: ResourceRef): string {
@@ -50,6 +51,7 @@ export const NAMESPACED_RESOURCES: readonly ResourceRef[] = [
   HORIZONTAL_POD_AUTOSCALERS, PODS, SERVICES, ENDPOINTS, ENDPOINT_SLICES, CONFIGMAPS, SECRETS,
   PERSISTENT_VOLUME_CLAIMS, REPLICATION_CONTROLLERS, RESOURCE_QUOTAS, LIMIT_RANGES, INGRESSES,
   NETWORK_POLICIES, POD_DISRUPTION_BUDGETS, ROLES, ROLE_BINDINGS, LEASES, SERVICE_ACCOUNTS, EVENTS,
+  TIMELINES,
 ];
 
 /** Resources whose objects commonly carry ownerReferences; the garbage collector's default watch list. */

@@ -31,6 +31,7 @@ import { newDaemonSetController } from './daemonset.js';
 import { newStatefulSetController } from './statefulset.js';
 import { newPersistentVolumeController } from './persistentvolume.js';
 import { newClusterRoleAggregationController } from './clusterrole-aggregation.js';
+import { newTimelineController } from './timeline.js';
 import type { Controller, ControllerContext, ControllerFactory, ControllerOptions } from './types.js';
 
 /** Every controller by name, with its default worker count (upstream --concurrent-* flags). */
@@ -52,6 +53,7 @@ export const CONTROLLERS: Record<string, { factory: ControllerFactory; workers: 
   persistentvolume: { factory: newPersistentVolumeController, workers: 1 },
   'service-lb': { factory: (ctx) => newLoadBalancerController(ctx, { pool: ctx.options.loadBalancerPool }), workers: 1 },
   'clusterrole-aggregation': { factory: newClusterRoleAggregationController, workers: 1 },
+  timeline: { factory: (ctx) => newTimelineController(ctx, { retentionSeconds: ctx.options.timelineRetentionSeconds, coalesceMs: ctx.options.timelineCoalesceMs }), workers: 2 },
 };
 
 /** Controllers that need configuration to run; started only when it is given. */

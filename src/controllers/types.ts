@@ -30,6 +30,10 @@ export interface ControllerOptions {
   signingCa?: CertKeyPem;
   /** Addresses for type=LoadBalancer Services (default 127.0.1.0/24, reachable from the host). */
   loadBalancerPool?: string;
+  /** Timeline recorder: how long a Timeline outlives its object (3600 s). */
+  timelineRetentionSeconds?: number;
+  /** Timeline recorder: least time between two writes of one Timeline (1000 ms). */
+  timelineCoalesceMs?: number;
   /** Controllers to run (default: all), by name. */
   enabled?: readonly string[];
 }

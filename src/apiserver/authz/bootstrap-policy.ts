@@ -114,6 +114,8 @@ export const CLUSTER_ROLES: BootstrapClusterRole[] = [
       r(READ, ext, ['daemonsets', 'daemonsets/status', 'deployments', 'deployments/scale', 'deployments/status', 'ingresses', 'ingresses/status', 'replicasets', 'replicasets/scale', 'replicasets/status', 'replicationcontrollers/scale', 'networkpolicies']),
       r(READ, policy, ['poddisruptionbudgets', 'poddisruptionbudgets/status']),
       r(READ, networking, ['networkpolicies', 'ingresses', 'ingresses/status']),
+      // SKIFF: the why-timelines of the objects a viewer may read.
+      r(READ, 'skiff.dev', ['timelines']),
     ],
   },
   {

@@ -32,6 +32,7 @@ export const CONTROLLER_ACCOUNTS: Record<string, string> = {
   'root-ca-cert-publisher': 'root-ca-cert-publisher',
   'clusterrole-aggregation': 'clusterrole-aggregation-controller',
   persistentvolume: 'persistent-volume-binder',
+  timeline: 'timeline-controller',
   csrapproving: 'certificate-controller',
   csrsigning: 'certificate-controller',
 };
@@ -47,6 +48,14 @@ const roles: Record<string, BootstrapClusterRole['rules']> = {
     r('sign', certificates, ['signers'], ['kubernetes.io/kube-apiserver-client', 'kubernetes.io/kube-apiserver-client-kubelet', 'kubernetes.io/kubelet-serving']),
     r('create', 'authorization.k8s.io', ['subjectaccessreviews']),
     eventsRule(),
+  ],
+  // SKIFF: the why-timeline recorder (controllers/timeline.ts) reads what happens to pods and their
+  // workloads and keeps one Timeline per object.
+  'timeline-controller': [
+    r(READ, core, ['events', 'pods', 'nodes']),
+    r(READ, 'events.k8s.io', ['events']),
+    r(READ, apps, ['replicasets', 'deployments']),
+    r(['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'], 'skiff.dev', ['timelines']),
   ],
   'persistent-volume-binder': [
     r(['get', 'list', 'watch', 'update', 'create', 'delete'], core, ['persistentvolumes']),
