@@ -205,4 +205,29 @@ describe('the dashboard in Chromium', { skip, timeout: 240_000 }, () => {
     const unexpected = b!.problems.filter((p) => !(p.kind === 'console' && /status of 409/.test(p.text) && /\/deployments\/web$/.test(p.url ?? '')));
     assert.deepEqual(unexpected, []);
   });
+  test("a read-only ServiceAccount's token sees the Deployment but no controls to change it", async () => {
+    c.k(['create', 'serviceaccount', 'reader']);
+    c.k(['create', 'rolebinding', 'reader-view', '--clusterrole=view', '--serviceaccount=default:reader']);
+    const readerToken = c.k(['create', 'token', 'reader']).trim();
+    const ro = await openDashboardBrowser();
+    try {
+      await signIn(ro.page, c.url, readerToken);
+      // The same page the admin scaled from: the reader sees the object and its ReplicaSets...
+      await ro.page.goto(`${c.url}/ui/#/workloads/deployments/default/web`);
+      await ro.page.locator('table[aria-label=replicasets]').getByText(/^web-/).waitFor(WAIT);
+      await ro.page.getByRole('link', { name: 'YAML', exact: true }).waitFor(WAIT);
+      // ...and, once the access reviews have answered, none of the controls RBAC would refuse.
+      await ro.page.waitForLoadState('networkidle');
+      for (const name of ['Delete', 'Restart', 'Scale']) {
+        assert.equal(await ro.page.getByRole('button', { name, exact: true }).count(), 0, `no ${name} button for a viewer`);
+      }
+      assert.equal(await ro.page.getByRole('spinbutton', { name: 'replicas' }).count(), 0);
+      // The admin, on the same page, has them: the difference is RBAC, not the page.
+      await b!.page.goto(`${c.url}/ui/#/workloads/deployments/default/web`);
+      await b!.page.getByRole('button', { name: 'Delete', exact: true }).waitFor(WAIT);
+    } finally {
+      await ro.close();
+    }
+  });
+
 });
