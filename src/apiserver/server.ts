@@ -29,6 +29,8 @@ import type { ApiRequest } from './request.js';
 import { NodeProxy } from './node-proxy.js';
 import { defaultTolerationsAdmission } from './admission/default-tolerations.js';
 import { priorityAdmission, SYSTEM_PRIORITY_CLASSES } from './admission/priority.js';
+import { encryptionAtRest, type EncryptionAtRest } from './encryption/at-rest.js';
+import { encryptionConfigPath } from './encryption/config.js';
 
 export interface ApiServerOptions {
   dataDir: string;
@@ -46,6 +48,8 @@ export interface ApiServerOptions {
   watchCacheSize?: number;
   /** Stamps creation and deletion times (default: the system clock); tests pass a fake clock. */
   clock?: Clock;
+  /** EncryptionConfiguration file for encryption at rest (default DATA_DIR/pki/encryption-config.yaml, created with a new key); false: store plaintext. */
+  encryptionConfig?: string | false;
 }
 
 /** What {@link ApiServer.inProcess} takes: no data directory, no port, a store of your own. */
@@ -63,6 +67,7 @@ export class ApiServer {
   url = '';
   port = 0;
   private readonly extraListeners: http.Server[] = [];
+  private encryption?: EncryptionAtRest;
 
   private constructor(
     readonly opts: ApiServerOptions,
@@ -99,8 +104,11 @@ export class ApiServer {
       opts.store ? Promise.resolve(opts.store) : openStore(join(opts.dataDir, 'state.db')),
       ensurePki(join(opts.dataDir, 'pki'), { hosts: [nthAddress(serviceCidr, 1)] }),
     ]);
-    const server = new ApiServer(opts, store, pki);
+    const encryption = opts.encryptionConfig === false ? undefined : encryptionAtRest(store, opts.encryptionConfig ?? encryptionConfigPath(opts.dataDir), defaultRegistry());
+    const server = new ApiServer(opts, encryption?.store ?? store, pki);
+    server.encryption = encryption;
     await server.cache.start();
+    await encryption?.start();
     await server.seed();
     const host = opts.host ?? '127.0.0.1';
     server.http = await listen(server.handler, { host, port: opts.port, tls: { cert: pki.servingCertPem, key: pki.servingKeyPem } });
@@ -278,6 +286,7 @@ export class ApiServer {
         srv.closeAllConnections();
       });
     }
+    this.encryption?.stop();
     this.cache.stop();
     await this.store.close();
   }
