@@ -89,6 +89,7 @@ async function onRequest(handler: ApiHandler, req: http.IncomingMessage, res: ht
     query: url.searchParams,
     headers,
     body: chunks.length ? Buffer.concat(chunks) : undefined,
+    remoteAddress: req.socket.remoteAddress,
   };
   send(res, await handler.handle(apiReq));
 }

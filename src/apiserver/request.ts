@@ -15,6 +15,12 @@ export interface ApiRequest {
   body?: Buffer;
   /** Set by the in-process transport (trusted); otherwise authentication fills it. */
   user?: UserInfo;
+  /** Filled while handling: admission warnings, sent back as `Warning: 299 - "…"` headers. */
+  warnings?: string[];
+  /** Filled while handling: annotations for the request's audit event. */
+  auditAnnotations?: Record<string, string>;
+  /** The client's address (HTTPS only), for audit events' sourceIPs. */
+  remoteAddress?: string;
 }
 
 /** Where a streaming response (watch, follow logs) writes. */

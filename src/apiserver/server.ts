@@ -31,6 +31,11 @@ import { defaultTolerationsAdmission } from './admission/default-tolerations.js'
 import { priorityAdmission, SYSTEM_PRIORITY_CLASSES } from './admission/priority.js';
 import { encryptionAtRest, type EncryptionAtRest } from './encryption/at-rest.js';
 import { encryptionConfigPath } from './encryption/config.js';
+import { podSecurityAdmission } from './admission/pod-security/admission.js';
+import type { PodSecurityConfig } from './admission/pod-security/config.js';
+import { Auditor } from './audit/auditor.js';
+import { LogWriter } from './audit/log-writer.js';
+import type { AuditPolicy } from './audit/policy.js';
 
 export interface ApiServerOptions {
   dataDir: string;
@@ -50,6 +55,10 @@ export interface ApiServerOptions {
   clock?: Clock;
   /** EncryptionConfiguration file for encryption at rest (default DATA_DIR/pki/encryption-config.yaml, created with a new key); false: store plaintext. */
   encryptionConfig?: string | false;
+  /** Pod Security admission's cluster defaults and exemptions (default: privileged everywhere, as upstream). */
+  podSecurity?: PodSecurityConfig;
+  /** Audit log: JSON lines of audit.k8s.io/v1 Events in `file`, rotated by size. */
+  audit?: { file: string; policy: AuditPolicy; maxBytes: number; maxBackups: number };
 }
 
 /** What {@link ApiServer.inProcess} takes: no data directory, no port, a store of your own. */
@@ -68,6 +77,7 @@ export class ApiServer {
   port = 0;
   private readonly extraListeners: http.Server[] = [];
   private encryption?: EncryptionAtRest;
+  private readonly auditLog?: LogWriter;
 
   private constructor(
     readonly opts: ApiServerOptions,
@@ -82,7 +92,10 @@ export class ApiServer {
     this.storage.addAdmission(priorityAdmission(this.cache, this.registry));
     this.storage.addAdmission(defaultTolerationsAdmission());
     this.storage.addAdmission(serviceAccountAdmission({ cache: this.cache, registry: this.registry, requireServiceAccount: opts.requireServiceAccount ?? false }));
+    // Validating, so after every mutating plugin, as upstream orders PodSecurity.
+    this.storage.addAdmission(podSecurityAdmission({ cache: this.cache, registry: this.registry, config: opts.podSecurity }));
     const host = opts.host ?? '127.0.0.1';
+    if (opts.audit) this.auditLog = new LogWriter(opts.audit.file, { maxBytes: opts.audit.maxBytes, maxBackups: opts.audit.maxBackups, log: (m) => console.error(`skiff: ${m}`) });
     this.handler = new ApiHandler({
       registry: this.registry,
       storage: this.storage,
@@ -92,6 +105,7 @@ export class ApiServer {
       bookmarkIntervalMs: opts.bookmarkIntervalMs,
       nodeProxy: new NodeProxy(this.storage, this.registry, pki.adminToken),
       issueToken: (ns, name, req) => this.issueToken(ns, name, req),
+      audit: this.auditLog && opts.audit ? new Auditor(opts.audit.policy, this.auditLog) : undefined,
     });
     this.kubeconfigPath = join(opts.dataDir, 'kubeconfig');
   }
@@ -287,6 +301,7 @@ export class ApiServer {
       });
     }
     this.encryption?.stop();
+    await this.auditLog?.close();
     this.cache.stop();
     await this.store.close();
   }

@@ -14,9 +14,10 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 
 import { DEFAULT_DATA_DIR } from './defaults.js';
+import { addSecurityFlags, auditFromFlags, podSecurityFromFlags, type SecurityFlags } from './security-flags.js';
 export { DEFAULT_DATA_DIR };
 
-export interface ClusterFlags {
+export interface ClusterFlags extends SecurityFlags {
   dataDir: string;
   port: string;
   host: string;
@@ -31,6 +32,8 @@ export interface ClusterFlags {
   lbPool: string;
   /** Hidden: events kept for watches from a past resourceVersion (tests provoke 410 with a tiny one). */
   watchCacheSize?: string;
+  /** Set by `skiff up`: audit writes to DATA_DIR/audit.log unless --audit-log says otherwise. */
+  auditByDefault?: boolean;
 }
 
 export interface UpFlags extends ClusterFlags {
@@ -43,7 +46,7 @@ export interface UpFlags extends ClusterFlags {
 }
 
 function addCommonFlags(cmd: Command): Command {
-  return cmd
+  return addSecurityFlags(cmd)
     .option('--data-dir <dir>', 'where state, certificates and images live', DEFAULT_DATA_DIR)
     .option('--port <port>', 'API server port', '6443')
     .option('--host <addr>', 'address the API server listens on', '127.0.0.1')
@@ -96,6 +99,8 @@ export async function startControlPlane(flags: ClusterFlags): Promise<ControlPla
     store,
     requireServiceAccount: flags.controllers,
     watchCacheSize: flags.watchCacheSize ? Number(flags.watchCacheSize) : undefined,
+    podSecurity: podSecurityFromFlags(flags),
+    audit: auditFromFlags(flags, flags.auditByDefault ?? false),
   });
   let registry: { port: number; close(): Promise<void> | void } | undefined;
   if (flags.registryPort !== 'off') {
@@ -170,7 +175,7 @@ export function registerClusterCommands(program: Command): void {
     .option('--name-prefix <prefix>', 'prefix of runc, netns, cgroup, CNI and nftables names (default: --name)')
     .option('--agent-port <port>', "port of the node agent's HTTPS server (0 = any)", '10250')
     .action(async (flags: UpFlags) => {
-      const cp = await startControlPlane(flags);
+      const cp = await startControlPlane({ ...flags, auditByDefault: true });
       if (flags.dataDir === DEFAULT_DATA_DIR) {
         const home = join(homedir(), '.kube', 'config');
         const { mergeIntoUserKubeconfig } = await import('../apiserver/kubeconfig.js');
