@@ -110,7 +110,10 @@ export class Auditor {
   private emit(req: ApiRequest, ev: Record<string, unknown>, stage: Stage, res: ApiResponse, level: Level): void {
     ev.stage = stage;
     const isError = res.status >= 400;
-    const body = stage === 'ResponseComplete' && !res.stream ? parseJson(res.body, res.headers?.['content-type']) : undefined;
+    const ref0 = ev.objectRef as ObjectRef | undefined;
+    // Parse the response only when the event needs it: a failure's Status, a create's name, the object itself.
+    const needBody = stage === 'ResponseComplete' && !res.stream && (isError || atLeast(level, 'RequestResponse') || (ref0 !== undefined && !ref0.name));
+    const body = needBody ? parseJson(res.body, res.headers?.['content-type']) : undefined;
     const status: Record<string, unknown> = { metadata: {}, code: stage === 'ResponseStarted' ? 200 : res.status };
     if (isError && body?.kind === 'Status') {
       status.status = body.status;
