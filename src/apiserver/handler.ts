@@ -61,6 +61,8 @@ export interface HandlerOptions {
   staticRoutes?: (req: ApiRequest) => ApiResponse | undefined;
   /** The authorization chain run after authentication on every request (none: everyone may do anything). */
   authorizer?: Authorizer;
+  /** Audit backend: sees every request with its response (audit/auditor.ts). */
+  audit?: { record(req: ApiRequest, res: ApiResponse, receivedMs: number): ApiResponse };
 }
 
 const PUBLIC_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version']);
@@ -86,8 +88,14 @@ export class ApiHandler {
 
   /** Handles one request; never throws (errors become Status responses). */
   async handle(req: ApiRequest): Promise<ApiResponse> {
+    if (!this.opts.audit) return this.handleRequest(req);
+    const received = Date.now();
+    return this.opts.audit.record(req, await this.handleRequest(req), received);
+  }
+
+  private async handleRequest(req: ApiRequest): Promise<ApiResponse> {
     try {
-      return await this.route(req);
+      return withWarnings(req, await this.route(req));
     } catch (err) {
       // A body of the wrong shape (a string where an object belongs, absurd nesting) makes
       // defaulting/validation throw plain TypeErrors or overflow the stack; upstream refuses
@@ -173,6 +181,8 @@ export class ApiHandler {
       // Checked before any verb runs: reads ignore dryRun, as upstream's do.
       dryRun: dryRun.length > 0 && m !== 'GET' && checkDryRun(m, dryRun),
       fieldManager: req.query.get('fieldManager') ?? undefined,
+      warnings: (req.warnings ??= []),
+      auditAnnotations: (req.auditAnnotations ??= {}),
     };
     if (ctx.fieldManager) checkFieldManager(m, ctx.fieldManager);
     const storage = this.opts.storage;
@@ -309,6 +319,14 @@ function checkFieldManager(method: string, fieldManager: string): void {
     errs.push(fieldErrors.invalid('fieldManager', fieldManager, `invalid character ${rune} (at position ${at})`));
   }
   if (errs.length) throw invalid('meta.k8s.io', kind, '', errs);
+}
+
+/** Admission warnings as RFC 7234 `Warning: 299 - "text"` values, which client-go prints as `Warning: text`. */
+function withWarnings(req: ApiRequest, res: ApiResponse): ApiResponse {
+  if (!req.warnings?.length) return res;
+  // Header values are ASCII; a stray byte from a user's annotation must not make the response fail.
+  const value = req.warnings.map((w) => `299 - ${JSON.stringify(w).replace(/[^\x20-\x7e]/g, '?')}`).join(', ');
+  return { ...res, headers: { ...(res.headers ?? {}), warning: value } };
 }
 
 function discoveryResponse(doc: unknown): ApiResponse {

@@ -116,6 +116,7 @@ async function onRequest(handler: ApiHandler, req: http.IncomingMessage, res: ht
     headers,
     body: chunks.length ? Buffer.concat(chunks) : undefined,
     clientCertificate: clientCertificate(req),
+    remoteAddress: req.socket.remoteAddress,
   };
   send(res, await handler.handle(apiReq));
 }

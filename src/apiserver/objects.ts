@@ -39,6 +39,10 @@ export interface WriteContext {
   subresource?: string;
   dryRun?: boolean;
   fieldManager?: string;
+  /** Warnings admission adds for the client (sent as `Warning` headers; kubectl prints them). */
+  warnings?: string[];
+  /** Annotations admission adds to the request's audit event (pod-security.kubernetes.io/…). */
+  auditAnnotations?: Record<string, string>;
 }
 
 export interface DeleteOptions {

@@ -20,6 +20,12 @@ export interface ApiRequest {
    * handshake: its subject in Node's `K=V`-per-line form and its extended key usage OIDs.
    */
   clientCertificate?: { subject: string; extKeyUsage: string[] };
+  /** Filled while handling: admission warnings, sent back as `Warning: 299 - "…"` headers. */
+  warnings?: string[];
+  /** Filled while handling: annotations for the request's audit event. */
+  auditAnnotations?: Record<string, string>;
+  /** The client's address (HTTPS only), for audit events' sourceIPs. */
+  remoteAddress?: string;
 }
 
 /** Where a streaming response (watch, follow logs) writes. */

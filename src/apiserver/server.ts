@@ -43,6 +43,13 @@ import { RbacAuthorizer } from './authz/rbac.js';
 import { reconcileBootstrapPolicy } from './authz/bootstrap-reconcile.js';
 import { rbacEscalationAdmission } from './admission/rbac-escalation.js';
 import { accessReviews } from './authz/reviews.js';
+import { encryptionAtRest, type EncryptionAtRest } from './encryption/at-rest.js';
+import { encryptionConfigPath } from './encryption/config.js';
+import { podSecurityAdmission } from './admission/pod-security/admission.js';
+import type { PodSecurityConfig } from './admission/pod-security/config.js';
+import { Auditor } from './audit/auditor.js';
+import { LogWriter } from './audit/log-writer.js';
+import type { AuditPolicy } from './audit/policy.js';
 
 export interface ApiServerOptions {
   dataDir: string;
@@ -62,6 +69,12 @@ export interface ApiServerOptions {
   clock?: Clock;
   /** Unauthenticated static content (the dashboard at /ui/); see {@link HandlerOptions.staticRoutes}. */
   staticRoutes?: HandlerOptions['staticRoutes'];
+  /** EncryptionConfiguration file for encryption at rest (default DATA_DIR/pki/encryption-config.yaml, created with a new key); false: store plaintext. */
+  encryptionConfig?: string | false;
+  /** Pod Security admission's cluster defaults and exemptions (default: privileged everywhere, as upstream). */
+  podSecurity?: PodSecurityConfig;
+  /** Audit log: JSON lines of audit.k8s.io/v1 Events in `file`, rotated by size. */
+  audit?: { file: string; policy: AuditPolicy; maxBytes: number; maxBackups: number };
 }
 
 /** What {@link ApiServer.inProcess} takes: no data directory, no port, a store of your own. */
@@ -86,6 +99,8 @@ export class ApiServer {
   readonly rbac: RbacAuthorizer;
   /** The authorization chain after the system:masters short-circuit, in order (RBAC last). */
   readonly authorizers: Authorizer[];
+  private encryption?: EncryptionAtRest;
+  private readonly auditLog?: LogWriter;
 
   private constructor(
     readonly opts: ApiServerOptions,
@@ -111,7 +126,10 @@ export class ApiServer {
     this.authorizers = [this.nodeAuthorizer, this.rbac];
     const authorizer = new AuthorizerChain(this.authorizers);
     this.storage.addAdmission(rbacEscalationAdmission({ cache: this.cache, rbac: this.rbac, authorizer }));
+    // Validating, so after every mutating plugin, as upstream orders PodSecurity.
+    this.storage.addAdmission(podSecurityAdmission({ cache: this.cache, registry: this.registry, config: opts.podSecurity }));
     const host = opts.host ?? '127.0.0.1';
+    if (opts.audit) this.auditLog = new LogWriter(opts.audit.file, { maxBytes: opts.audit.maxBytes, maxBackups: opts.audit.maxBackups, log: (m) => console.error(`skiff: ${m}`) });
     this.handler = new ApiHandler({
       authorizer,
       registry: this.registry,
@@ -124,6 +142,7 @@ export class ApiServer {
       issueToken: (ns, name, req, user) => this.tokens.issue(ns, name, req, user),
       reviews: new Map([['authentication.k8s.io/tokenreviews', (body) => this.tokens.review(body)], ...accessReviews(authorizer, this.rbac)]),
       staticRoutes: opts.staticRoutes,
+      audit: this.auditLog && opts.audit ? new Auditor(opts.audit.policy, this.auditLog) : undefined,
     });
     this.kubeconfigPath = join(opts.dataDir, 'kubeconfig');
   }
@@ -146,8 +165,11 @@ export class ApiServer {
       opts.store ? Promise.resolve(opts.store) : openStore(join(opts.dataDir, 'state.db')),
       ensurePki(join(opts.dataDir, 'pki'), { hosts: [nthAddress(serviceCidr, 1)] }),
     ]);
-    const server = new ApiServer(opts, store, pki);
+    const encryption = opts.encryptionConfig === false ? undefined : encryptionAtRest(store, opts.encryptionConfig ?? encryptionConfigPath(opts.dataDir), defaultRegistry());
+    const server = new ApiServer(opts, encryption?.store ?? store, pki);
+    server.encryption = encryption;
     await server.cache.start();
+    await encryption?.start();
     await server.seed();
     const host = opts.host ?? '127.0.0.1';
     server.http = await listen(server.handler, { host, port: opts.port, tls: server.tlsOptions() });
@@ -274,6 +296,8 @@ export class ApiServer {
         srv.closeAllConnections();
       });
     }
+    this.encryption?.stop();
+    await this.auditLog?.close();
     this.cache.stop();
     await this.store.close();
   }

@@ -19,9 +19,10 @@ import { CONTROLLER_ACCOUNTS } from '../apiserver/authz/controller-policy.js';
 
 import { DEFAULT_DATA_DIR } from './defaults.js';
 import { dashboardRoutes } from '../dashboard/assets.js';
+import { addSecurityFlags, auditFromFlags, podSecurityFromFlags, type SecurityFlags } from './security-flags.js';
 export { DEFAULT_DATA_DIR };
 
-export interface ClusterFlags {
+export interface ClusterFlags extends SecurityFlags {
   dataDir: string;
   port: string;
   host: string;
@@ -36,6 +37,8 @@ export interface ClusterFlags {
   lbPool: string;
   /** Hidden: events kept for watches from a past resourceVersion (tests provoke 410 with a tiny one). */
   watchCacheSize?: string;
+  /** Set by `skiff up`: audit writes to DATA_DIR/audit.log unless --audit-log says otherwise. */
+  auditByDefault?: boolean;
 }
 
 export interface UpFlags extends ClusterFlags {
@@ -48,7 +51,7 @@ export interface UpFlags extends ClusterFlags {
 }
 
 function addCommonFlags(cmd: Command): Command {
-  return cmd
+  return addSecurityFlags(cmd)
     .option('--data-dir <dir>', 'where state, certificates and images live', DEFAULT_DATA_DIR)
     .option('--port <port>', 'API server port', '6443')
     .option('--host <addr>', 'address the API server listens on', '127.0.0.1')
@@ -102,6 +105,8 @@ export async function startControlPlane(flags: ClusterFlags): Promise<ControlPla
     requireServiceAccount: flags.controllers,
     watchCacheSize: flags.watchCacheSize ? Number(flags.watchCacheSize) : undefined,
     staticRoutes: dashboardRoutes(),
+    podSecurity: podSecurityFromFlags(flags),
+    audit: auditFromFlags(flags, flags.auditByDefault ?? false),
   });
   let registry: { port: number; close(): Promise<void> | void } | undefined;
   if (flags.registryPort !== 'off') {
@@ -194,7 +199,7 @@ export function registerClusterCommands(program: Command): void {
     .action(async (flags: UpFlags, cmd: Command) => {
       const lifecycle = await import('./lifecycle.js');
       lifecycle.prepareUp(cmd, flags as UpFlags & Record<string, unknown>);
-      const cp = await startControlPlane(flags);
+      const cp = await startControlPlane({ ...flags, auditByDefault: true });
       let mergedInto: string | undefined;
       if (flags.dataDir === DEFAULT_DATA_DIR) {
         const home = join(homedir(), '.kube', 'config');

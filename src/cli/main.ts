@@ -10,6 +10,7 @@ type Register = (program: Command) => void;
 const GROUPS: { verbs: string[]; load: () => Promise<Register[]> }[] = [
   { verbs: ['server', 'up'], load: async () => [(await import('./cluster.js')).registerClusterCommands] },
   { verbs: ['agent', 'reset'], load: async () => [(await import('./agent.js')).registerAgentCommands] },
+  { verbs: ['secrets'], load: async () => [(await import('./secrets.js')).registerSecretsCommands] },
   { verbs: ['sim'], load: async () => [(await import('./sim.js')).registerSimCommands] },
   // `completion` is deliberately in no list: with every group loaded it sees every verb.
   { verbs: ['status', 'down', 'why'], load: async () => [(await import('./ops.js')).registerOpsCommands] },
