@@ -32,6 +32,11 @@ export interface NodeStackOptions extends Omit<AgentOptions, 'pullImage' | 'serv
    * Service and EndpointSlice and publishes kube-dns); default `client`, the node's own.
    */
   proxyClient?: Client;
+  /**
+   * Who creates the kube-dns Service and its EndpointSlice (a control-plane act: kube-proxy's
+   * role may not create Services); default `proxyClient`.
+   */
+  dnsPublisherClient?: Client;
 }
 
 export interface NodeStack {
@@ -149,7 +154,7 @@ export async function startNodeStack(opts: NodeStackOptions): Promise<NodeStack>
   if (opts.runDns !== false) {
     dns = new ClusterDns({ client: proxyClient, listen: { host: gw, port: 53 }, clusterDomain: opts.clusterDomain, log });
     await dns.start();
-    await publishDns(proxyClient, dnsIp, gw, 53);
+    await publishDns(opts.dnsPublisherClient ?? proxyClient, dnsIp, gw, 53);
   }
   const proxy = new ServiceProxy({ client: proxyClient, tableName: opts.proxyTable, serviceCidr: opts.serviceCidr, masqueradeCidr: opts.podCidr, log });
   await proxy.start();

@@ -220,6 +220,7 @@ export function registerClusterCommands(program: Command): void {
         node = await startNodeStack({
           client: new RestClient(new InProcessTransport(cp.server.handler, nodeUser)),
           proxyClient: new RestClient(new InProcessTransport(cp.server.handler, KUBE_PROXY_USER)),
+          dnsPublisherClient: cp.client,
           nodeName: flags.nodeName,
           dataDir: flags.dataDir,
           podCidr: flags.podCidr,

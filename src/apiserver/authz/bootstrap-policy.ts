@@ -258,4 +258,17 @@ export const CLUSTER_ROLE_BINDINGS: BootstrapBinding[] = [
     role: 'system:service-account-issuer-discovery',
     subjects: [{ kind: 'Group', name: 'system:serviceaccounts' }],
   },
+  // SKIFF (as kubeadm's and k3s's join setup): holders of a node token may ask for a node client
+  // certificate, which the approver signs; nodes may renew their own.
+  { name: 'skiff:node-bootstrapper', role: 'system:node-bootstrapper', subjects: [{ kind: 'Group', name: 'system:bootstrappers' }] },
+  {
+    name: 'skiff:node-autoapprove-bootstrap',
+    role: 'system:certificates.k8s.io:certificatesigningrequests:nodeclient',
+    subjects: [{ kind: 'Group', name: 'system:bootstrappers' }],
+  },
+  {
+    name: 'skiff:node-autoapprove-certificate-rotation',
+    role: 'system:certificates.k8s.io:certificatesigningrequests:selfnodeclient',
+    subjects: [{ kind: 'Group', name: 'system:nodes' }],
+  },
 ];
