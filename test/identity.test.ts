@@ -62,6 +62,7 @@ test('the admin kubeconfig holds a system:masters client certificate that works 
 
 test('kubectl create token: the token authenticates (TokenReview names it) until its ServiceAccount or bound pod is deleted, then 401', async () => {
   c.k(['create', 'serviceaccount', 'robot']);
+  c.k(['create', 'rolebinding', 'robot-view', '--clusterrole=view', '--serviceaccount=default:robot']);
   const token = c.k(['create', 'token', 'robot']).trim();
   const asToken = kubeconfigWith('robot', { token });
   assert.equal(kubectlAs(asToken, ['get', 'pods']).code, 0);
@@ -89,6 +90,7 @@ test('kubectl create token: the token authenticates (TokenReview names it) until
 
 test('a kubernetes.io/service-account-token Secret gets token, ca.crt and namespace, and the token works', async () => {
   c.k(['create', 'serviceaccount', 'legacy']);
+  c.k(['create', 'rolebinding', 'legacy-view', '--clusterrole=view', '--serviceaccount=default:legacy']);
   c.k(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'legacy-token', annotations: { 'kubernetes.io/service-account.name': 'legacy' } }, type: 'kubernetes.io/service-account-token' }) });
   let data: Record<string, string> = {};
   await eventually(() => {
@@ -115,12 +117,21 @@ test('a node certificate changes only its own Node; a ServiceAccount may not adv
   assert.match(restricted.stderr, /is not allowed to modify labels: node-restriction.kubernetes.io\/secure/);
   assert.equal(kubectlAs(asNode, ['label', 'node', 'id-n1', 'team=blue']).code, 0);
 
+  // The default ServiceAccount may not create Nodes at all (RBAC)…
   const saToken = c.k(['create', 'token', 'default']).trim();
   const asSa = kubeconfigWith('sa', { token: saToken });
   const evil = JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'id-evil' }, status: { addresses: [{ type: 'InternalIP', address: '127.0.0.1' }], daemonEndpoints: { kubeletEndpoint: { Port: 1 } } } });
   const r = kubectlAs(asSa, ['create', '-f', '-'], evil);
   assert.notEqual(r.code, 0);
-  assert.match(r.stderr, /is not allowed to set status.addresses or status.daemonEndpoints/);
+  assert.match(r.stderr, /nodes is forbidden: User "system:serviceaccount:default:default" cannot create resource "nodes"/);
+  // …and one that RBAC lets create Nodes still may not advertise an agent endpoint (NodeRestriction).
+  c.k(['create', 'serviceaccount', 'node-maker']);
+  c.k(['create', 'clusterrole', 'node-maker', '--verb=create', '--resource=nodes']);
+  c.k(['create', 'clusterrolebinding', 'node-maker', '--clusterrole=node-maker', '--serviceaccount=default:node-maker']);
+  const asMaker = kubeconfigWith('maker', { token: c.k(['create', 'token', 'node-maker']).trim() });
+  const r2 = kubectlAs(asMaker, ['create', '-f', '-'], evil);
+  assert.notEqual(r2.code, 0);
+  assert.match(r2.stderr, /is not allowed to set status.addresses or status.daemonEndpoints/);
 });
 
 test('kubectl logs through a Node that advertises a listener without a CA-issued certificate: refused, and the listener gets no request', async () => {

@@ -5,12 +5,25 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { manifestFile, startCluster, type TestCluster } from './support/cluster.js';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
 
 let c: TestCluster;
+/** The cluster's kubeconfig without the admin's credentials: kubectl --token then authenticates as that token alone (with a client certificate present, the certificate would win, as upstream). */
+let bearerOnly: string;
 
 before(async () => {
   c = await startCluster();
+  const doc = parse(readFileSync(c.kubeconfig, 'utf8'));
+  doc.users = doc.users.map((u: { name: string }) => ({ name: u.name, user: {} }));
+  bearerOnly = join(mkdtempSync(join(tmpdir(), 'skiff-rbac-')), 'kubeconfig');
+  writeFileSync(bearerOnly, stringify(doc), { mode: 0o600 });
 });
+
+/** kubectl with `--token T` as the only credential. */
+const asBearer = (args: string[]) => c.kubectl(['--kubeconfig', bearerOnly, '--token', ...args]);
 after(async () => {
   await c?.destroy();
 });
@@ -49,7 +62,7 @@ describe('RBAC', () => {
   });
 
   test('a ServiceAccount bound to get/list pods in one namespace can do exactly that', () => {
-    const as = (args: string[]) => c.kubectl(['--token', reader, ...args]);
+    const as = (args: string[]) => asBearer([reader, ...args]);
     assert.match(as(['-n', 'team', 'get', 'pods', '-o', 'name']).stdout, /^pod\/web$/m);
     assert.equal(as(['-n', 'team', 'get', 'pod', 'web', '-o', 'jsonpath={.metadata.name}']).stdout, 'web');
     const user = 'User "system:serviceaccount:team:reader"';
@@ -64,10 +77,10 @@ describe('RBAC', () => {
   test('the default ServiceAccount cannot list Secrets, delete nodes or bind cluster-admin to itself', () => {
     const t = token('default', 'default');
     const user = 'User "system:serviceaccount:default:default"';
-    forbidden(c.kubectl(['--token', t, '-n', 'kube-system', 'get', 'secrets']), `secrets is forbidden: ${user} cannot list resource "secrets" in API group "" in the namespace "kube-system"`);
-    forbidden(c.kubectl(['--token', t, 'delete', 'node', 'any']), `nodes "any" is forbidden: ${user} cannot delete resource "nodes" in API group "" at the cluster scope`);
+    forbidden(asBearer([t, '-n', 'kube-system', 'get', 'secrets']), `secrets is forbidden: ${user} cannot list resource "secrets" in API group "" in the namespace "kube-system"`);
+    forbidden(asBearer([t, 'delete', 'node', 'any']), `nodes "any" is forbidden: ${user} cannot delete resource "nodes" in API group "" at the cluster scope`);
     forbidden(
-      c.kubectl(['--token', t, 'create', 'clusterrolebinding', 'mine', '--clusterrole=cluster-admin', '--serviceaccount=default:default']),
+      asBearer([t, 'create', 'clusterrolebinding', 'mine', '--clusterrole=cluster-admin', '--serviceaccount=default:default']),
       `clusterrolebindings.rbac.authorization.k8s.io is forbidden: ${user} cannot create resource "clusterrolebindings" in API group "rbac.authorization.k8s.io" at the cluster scope`,
     );
     assert.equal(c.kubectl(['get', 'clusterrolebinding', 'mine']).code, 1, 'nothing was created');
@@ -94,7 +107,7 @@ describe('RBAC', () => {
   });
 
   test('kubectl auth can-i (also --list, --as, subresources, URLs) and auth whoami', () => {
-    const as = (args: string[]) => c.kubectl(['--token', reader, ...args]);
+    const as = (args: string[]) => asBearer([reader, ...args]);
     assert.deepEqual([as(['auth', 'can-i', 'list', 'pods', '-n', 'team']).stdout.trim(), as(['auth', 'can-i', 'list', 'pods', '-n', 'team']).code], ['yes', 0]);
     assert.deepEqual([as(['auth', 'can-i', 'delete', 'pods', '-n', 'team']).stdout.trim(), as(['auth', 'can-i', 'delete', 'pods', '-n', 'team']).code], ['no', 1]);
     assert.equal(as(['auth', 'can-i', 'get', 'pods', '--subresource=log', '-n', 'team']).stdout.trim(), 'no');
@@ -146,17 +159,17 @@ rules:
   });
 
   test('impersonation works only for a user allowed to impersonate', () => {
-    const r = c.kubectl(['--token', reader, '--as', 'dana', 'get', 'pods']);
+    const r = asBearer([reader, '--as', 'dana', 'get', 'pods']);
     forbidden(r, 'users "dana" is forbidden: User "system:serviceaccount:team:reader" cannot impersonate resource "users" in API group "" at the cluster scope');
     c.k(['-n', 'team', 'create', 'serviceaccount', 'imp']);
     c.k(['create', 'clusterrole', 'impersonate-dana', '--verb=impersonate', '--resource=users', '--resource-name=dana']);
     c.k(['create', 'clusterrolebinding', 'imp-dana', '--clusterrole=impersonate-dana', '--serviceaccount=team:imp']);
     const imp = token('team', 'imp');
-    const who = c.kubectl(['--token', imp, '--as', 'dana', 'auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}']);
+    const who = asBearer([imp, '--as', 'dana', 'auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}']);
     assert.equal(who.stdout, 'dana', who.stderr);
     // As dana, the impersonator holds dana's rights in team and nothing of its own.
-    assert.equal(c.kubectl(['--token', imp, '--as', 'dana', '-n', 'team', 'get', 'roles', '-o', 'name']).code, 0);
-    forbidden(c.kubectl(['--token', imp, '--as', 'erin', 'get', 'pods']), 'users "erin" is forbidden: User "system:serviceaccount:team:imp" cannot impersonate resource "users" in API group "" at the cluster scope');
-    forbidden(c.kubectl(['--token', imp, '--as', 'dana', '--as-group', 'system:masters', 'get', 'pods']), 'groups "system:masters" is forbidden: User "system:serviceaccount:team:imp" cannot impersonate resource "groups" in API group "" at the cluster scope');
+    assert.equal(asBearer([imp, '--as', 'dana', '-n', 'team', 'get', 'roles', '-o', 'name']).code, 0);
+    forbidden(asBearer([imp, '--as', 'erin', 'get', 'pods']), 'users "erin" is forbidden: User "system:serviceaccount:team:imp" cannot impersonate resource "users" in API group "" at the cluster scope');
+    forbidden(asBearer([imp, '--as', 'dana', '--as-group', 'system:masters', 'get', 'pods']), 'groups "system:masters" is forbidden: User "system:serviceaccount:team:imp" cannot impersonate resource "groups" in API group "" at the cluster scope');
   });
 });
