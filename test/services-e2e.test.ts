@@ -94,8 +94,10 @@ rules:
 - apiGroups: [""]
   resources: [pods]
   verbs: [get, list, watch]
----
-apiVersion: rbac.authorization.k8s.io/v1
+`;
+
+/** Bound only in the in-cluster test, after the program has been refused without it. */
+const readPodsBinding = `apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
 metadata: {name: default-reads-pods}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: pod-reader}
@@ -265,6 +267,12 @@ describe('skiff up: Services, DNS and the in-cluster API', { ...rootOnly, timeou
         throw new Error(`incluster ${args.join(' ')}: exit ${r.code}: ${r.stdout}${r.stderr}`);
       }
     };
+    // RBAC: the default ServiceAccount may not list pods until a Role is bound to it.
+    const refused = run([]);
+    assert.equal(refused.status, 403, JSON.stringify(refused));
+    assert.equal(refused.reason, 'Forbidden', JSON.stringify(refused));
+    c.k(['apply', '-f', manifestFile(readPodsBinding)]);
+    await eventually(() => run([]).status === 200, 10_000, 'the program to list pods once the Role is bound');
     const viaEnv = run([]);
     assert.equal(viaEnv.error, undefined, JSON.stringify(viaEnv));
     assert.equal(viaEnv.url, `https://${id.serviceCidr.replace(/0\/24$/, '1')}:443`);
