@@ -84,7 +84,12 @@ spec:
     assert.match(r.stdout, /scheduler\s+Scheduled\s+Successfully assigned default\/web-/);
     assert.match(r.stdout.trimEnd().split('\n').at(-2)!, /^Diagnosis: healthy: Deployment web has 2\/2 replicas available$/);
     // The deployment's own timeline records the controller's scaling.
-    const tl = JSON.parse(c.k(['get', 'timeline', 'deployment.web', '-o', 'json']));
-    assert.ok(tl.entries.some((e: { reason: string; source: string }) => e.reason === 'ScalingReplicaSet' && e.source === 'controller/deployment'), JSON.stringify(tl.entries));
+    // (Written by the recorder at most once a second per object, so it may trail `skiff why`.)
+    await eventually(() => {
+      const r = c.kubectl(['get', 'timeline', 'deployment.web', '-o', 'json']);
+      if (r.code !== 0) return undefined;
+      const tl = JSON.parse(r.stdout) as { entries: { reason: string; source: string }[] };
+      return tl.entries.some((e) => e.reason === 'ScalingReplicaSet' && e.source === 'controller/deployment') || undefined;
+    }, 20_000, 'the deployment timeline to record the ScalingReplicaSet event');
   });
 });

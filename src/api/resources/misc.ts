@@ -137,7 +137,21 @@ const networkpolicies = defineResource('networking.k8s.io', 'NetworkPolicy', 'ne
   shortNames: ['netpol'],
   strategy: { tracksGeneration: true },
 });
-const storageclasses = defineResource('storage.k8s.io', 'StorageClass', 'storageclasses', false, { shortNames: ['sc'] });
+const storageclasses = defineResource('storage.k8s.io', 'StorageClass', 'storageclasses', false, {
+  shortNames: ['sc'],
+  table: {
+    // As upstream's printer: the default class is marked in its name.
+    columns: columns('Name', 'Provisioner', 'ReclaimPolicy', 'VolumeBindingMode', 'AllowVolumeExpansion', 'Age'),
+    cells: (sc: Obj, now) => [
+      sc.metadata?.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true' ? `${sc.metadata?.name} (default)` : sc.metadata?.name,
+      sc.provisioner ?? '',
+      sc.reclaimPolicy ?? 'Delete',
+      sc.volumeBindingMode ?? 'Immediate',
+      String(sc.allowVolumeExpansion ?? false),
+      age(sc as KObject, now),
+    ],
+  },
+});
 
 export const miscResources: ResourceDef[] = [
   ingresses,

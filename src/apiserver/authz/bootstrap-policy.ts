@@ -147,6 +147,8 @@ export const CLUSTER_ROLES: BootstrapClusterRole[] = [
       r(READ, storage, ['csidrivers']),
       r(['get', 'create', 'update', 'patch', 'delete'], storage, ['csinodes']),
       r(READ, 'node.k8s.io', ['runtimeclasses']),
+      // SKIFF: a joined agent runs the service proxy (kube-proxy) under its node identity.
+      r(READ, discovery, ['endpointslices']),
     ],
   },
   { name: 'system:node-problem-detector', rules: [r('get', core, ['nodes']), r('patch', core, ['nodes/status']), eventsRule()] },
