@@ -210,14 +210,23 @@ describe('the dashboard in Chromium', { skip, timeout: 240_000 }, () => {
     c.k(['create', 'rolebinding', 'reader-view', '--clusterrole=view', '--serviceaccount=default:reader']);
     const readerToken = c.k(['create', 'token', 'reader']).trim();
     const ro = await openDashboardBrowser();
+    // Which controls to show is decided by SelfSubjectAccessReviews; count their answers.
+    const reviews: string[] = [];
+    ro.page.on('response', (r) => {
+      if (r.url().includes('/selfsubjectaccessreviews')) void r.json().then((b: { spec?: { resourceAttributes?: { verb?: string; subresource?: string } }; status?: { allowed?: boolean } }) => {
+        const a = b.spec?.resourceAttributes;
+        reviews.push(`${a?.verb}${a?.subresource ? '/' + a.subresource : ''}=${b.status?.allowed}`);
+      }).catch(() => {});
+    });
     try {
       await signIn(ro.page, c.url, readerToken);
       // The same page the admin scaled from: the reader sees the object and its ReplicaSets...
       await ro.page.goto(`${c.url}/ui/#/workloads/deployments/default/web`);
       await ro.page.locator('table[aria-label=replicasets]').getByText(/^web-/).waitFor(WAIT);
       await ro.page.getByRole('link', { name: 'YAML', exact: true }).waitFor(WAIT);
-      // ...and, once the access reviews have answered, none of the controls RBAC would refuse.
-      await ro.page.waitForLoadState('networkidle');
+      // ...and, once the access reviews for them have answered (no), none of the controls RBAC would refuse.
+      await eventually(() => ['delete=false', 'patch=false', 'patch/scale=false'].every((r) => reviews.includes(r)), 30_000, `access reviews answered: ${reviews.join(' ')}`);
+      await ro.page.waitForTimeout(300);
       for (const name of ['Delete', 'Restart', 'Scale']) {
         assert.equal(await ro.page.getByRole('button', { name, exact: true }).count(), 0, `no ${name} button for a viewer`);
       }
