@@ -46,6 +46,7 @@ type PodObj = Pod & KObject;
 /** Where a node keeps local-path volumes when it does not say (the default data dir's). */
 const DEFAULT_STORAGE_DIR = '/var/lib/skiff/storage';
 const INDEX_CLAIM = 'claim';
+const ENSURE_DEFAULT_CLASS = 'default-storage-class';
 
 function claimsOf(pod: Pod): string[] {
   const ns = pod.metadata?.namespace ?? 'default';
@@ -68,6 +69,8 @@ export function newPersistentVolumeController(ctx: ControllerContext): Controlle
   pods.addIndexer(INDEX_CLAIM, (p) => claimsOf(p as Pod));
   const qc = new QueueController('persistentvolume', ctx, [claims, volumes, classes, pods, nodes] as Informer<KObject>[], sync);
   const q = qc.queue;
+  // The default class exists from the start, before any claim asks for it (as k3s ships local-path).
+  q.add(ENSURE_DEFAULT_CLASS);
   const enqueueClaim = (c: KObject) => q.add(`claim:${keyOf(c)}`);
   const enqueueVolume = (v: KObject) => q.add(`volume:${v.metadata!.name}`);
 
