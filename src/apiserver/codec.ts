@@ -8,6 +8,7 @@ import { StatusError, badRequest, fieldErrors, internalError, invalid, requestEn
 import { groupVersion, parseApiVersion, type KObject } from '../api/registry.js';
 import { clone } from '../api/meta.js';
 import { decodeProtobufObject } from './protobuf.js';
+import { checkRequestObject } from './field-validation.js';
 import { jsonResponse, queryBool, type ApiRequest, type ApiResponse } from './request.js';
 import type { DeleteOptions } from './objects.js';
 import type { ResourcePath } from './routes.js';
@@ -85,7 +86,7 @@ export function decodeBody(req: ApiRequest): KObject {
  * Decodes a body into an object of the resource at the storage version, checking kind and
  * apiVersion against the URL.
  */
-export function decodeResourceBody(req: ApiRequest, rp: ResourcePath): KObject {
+export function decodeResourceBody(req: ApiRequest, rp: ResourcePath, warnings?: string[]): KObject {
   const obj = decodeBody(req);
   const { def } = rp;
   if (obj.kind !== undefined && obj.kind !== def.kind) {
@@ -104,6 +105,8 @@ export function decodeResourceBody(req: ApiRequest, rp: ResourcePath): KObject {
     const what = typeof gen === 'number' ? `number ${gen}` : Array.isArray(gen) ? 'array' : typeof gen === 'string' ? 'string' : typeof gen;
     throw badRequest(`${def.kind} in version "${rp.version}" cannot be handled as a ${def.kind}: json: cannot unmarshal ${what} into Go struct field ObjectMeta.metadata.generation of type int64`);
   }
+  // Typed decoding and fieldValidation, in the requested version, before any conversion or defaulting.
+  if (warnings) warnings.push(...checkRequestObject(req, rp, obj));
   return toStorageVersion(rp, obj);
 }
 

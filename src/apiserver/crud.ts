@@ -8,6 +8,7 @@ import { groupVersion, type KObject } from '../api/registry.js';
 import { applyPatch, patchTypeOf } from '../api/patch/index.js';
 import { jsonResponse, type ApiRequest, type ApiResponse } from './request.js';
 import { table, wantsTable } from './table.js';
+import { checkRequestObject, fieldValidationMode, withWarnings } from './field-validation.js';
 import { checkYamlDepth, decodeResourceBody, deleteOptions, encodeCached, encodeObject, inRequestedVersion, includeObject, toStorageVersion } from './codec.js';
 import { selectionFilter } from './selection.js';
 import { pageNotFound, type ResourcePath } from './routes.js';
@@ -22,8 +23,8 @@ export interface CrudEnv {
   now(): number;
 }
 
-function respondObject(rp: ResourcePath, status: number, obj: KObject): ApiResponse {
-  return jsonResponse(status, encodeObject(rp, obj));
+function respondObject(rp: ResourcePath, status: number, obj: KObject, warnings: readonly string[] = []): ApiResponse {
+  return withWarnings(jsonResponse(status, encodeObject(rp, obj)), warnings);
 }
 
 function listKey(o: CachedObject): string {
@@ -130,17 +131,19 @@ function listNow(env: CrudEnv, req: ApiRequest, rp: ResourcePath): ApiResponse {
 
 export async function createObject(env: CrudEnv, req: ApiRequest, rp: ResourcePath, ctx: WriteContext): Promise<ApiResponse> {
   if (rp.def.verbs && !rp.def.verbs.includes('create')) throw methodNotAllowed(`create is not supported on ${rp.def.plural}`);
-  const obj = decodeResourceBody(req, rp);
+  const warnings: string[] = [];
+  const obj = decodeResourceBody(req, rp, warnings);
   if (rp.def.namespaced && !rp.namespace) throw pageNotFound();
   const created = await env.storage.create(rp.def, rp.namespace, obj, ctx);
-  return respondObject(rp, 201, created);
+  return respondObject(rp, 201, created, warnings);
 }
 
 /** PUT of the object or of its status / finalize subresource. */
 export async function updateObject(env: CrudEnv, req: ApiRequest, rp: ResourcePath, ctx: WriteContext): Promise<ApiResponse> {
-  const obj = decodeResourceBody(req, rp);
+  const warnings: string[] = [];
+  const obj = decodeResourceBody(req, rp, warnings);
   const updated = await env.storage.update(rp.def, rp.namespace, rp.name, obj, ctx, rp.subresource);
-  return respondObject(rp, 200, updated);
+  return respondObject(rp, 200, updated, warnings);
 }
 
 /** PATCH of the object or its status; server-side apply creates a missing object. */
@@ -153,11 +156,18 @@ export async function patchObject(env: CrudEnv, req: ApiRequest, rp: ResourcePat
     throw badRequest('PATCH, application/apply-patch+yaml requires fieldManager to be set');
   }
   const storage = env.storage;
+  fieldValidationMode(req.method, req.query.get('fieldValidation'));
+  // The patched object is checked as a decoded body would be (retries start over).
+  let warnings: string[] = [];
+  const checked = (obj: KObject): KObject => {
+    warnings = checkRequestObject(req, rp, obj, true);
+    return obj;
+  };
   let created = false;
   const createFromApply =
     type === 'apply' && !rp.subresource
       ? async () => {
-          const obj = applyPatch(contentType, undefined, body, rp.def.kind) as KObject;
+          const obj = checked(applyPatch(contentType, undefined, body, rp.def.kind) as KObject);
           obj.metadata = { ...(obj.metadata ?? {}), name: rp.name };
           created = true;
           return storage.create(rp.def, rp.namespace, toStorageVersion(rp, obj), ctx);
@@ -167,12 +177,12 @@ export async function patchObject(env: CrudEnv, req: ApiRequest, rp: ResourcePat
     rp.def,
     rp.namespace,
     rp.name,
-    (current) => toStorageVersion(rp, applyPatch(contentType, inRequestedVersion(rp, current), body, rp.def.kind) as KObject),
+    (current) => toStorageVersion(rp, checked(applyPatch(contentType, inRequestedVersion(rp, current), body, rp.def.kind) as KObject)),
     ctx,
     rp.subresource,
     createFromApply,
   );
-  return respondObject(rp, created ? 201 : 200, updated);
+  return respondObject(rp, created ? 201 : 200, updated, warnings);
 }
 
 export async function deleteObject(env: CrudEnv, req: ApiRequest, rp: ResourcePath, ctx: WriteContext): Promise<ApiResponse> {
