@@ -116,6 +116,11 @@ test('a node certificate changes only its own Node; a ServiceAccount may not adv
   const restricted = kubectlAs(asNode, ['label', 'node', 'id-n1', 'node-restriction.kubernetes.io/secure=true']);
   assert.match(restricted.stderr, /is not allowed to modify labels: node-restriction.kubernetes.io\/secure/);
   assert.equal(kubectlAs(asNode, ['label', 'node', 'id-n1', 'team=blue']).code, 0);
+  // A node reads only the Secrets its own pods use: id-n1 runs none.
+  c.k(['create', 'secret', 'generic', 'not-for-nodes', '--from-literal=k=v']);
+  const secret = kubectlAs(asNode, ['get', 'secret', 'not-for-nodes']);
+  assert.notEqual(secret.code, 0);
+  assert.match(secret.stderr, /secrets "not-for-nodes" is forbidden: User "system:node:id-n1" cannot get resource "secrets" in API group "" in the namespace "default"/);
 
   // The default ServiceAccount may not create Nodes at all (RBAC)…
   const saToken = c.k(['create', 'token', 'default']).trim();
