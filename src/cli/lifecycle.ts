@@ -135,7 +135,7 @@ export function nextSteps(o: { dataDir: string; apiUrl: string; kubeconfig: stri
   if (o.mergedInto) lines.push(`  kubectl get nodes                      # context "${o.contextName}" is current in ${o.mergedInto}`);
   else lines.push(`  export KUBECONFIG=${o.kubeconfig}`, '  kubectl get nodes');
   const sock = dockerSocketPath(o.dataDir);
-  lines.push(`  export DOCKER_HOST=unix://${sock}${existsSync(sock) ? '' : '   # once the Docker API is enabled'}`);
+  lines.push(`  export DOCKER_HOST=unix://${sock}${existsSync(sock) ? '' : '   # not served now: the Docker API runs with the node'}`);
   lines.push(`  skiff images${dd}                          # this cluster's image store (also found from the kubeconfig context)`);
   lines.push(`  Dashboard: ${dashboardUrl(o.apiUrl)}`);
   lines.push(`    sign in with the admin token: cat ${join(o.dataDir, 'pki', 'admin-token')} (or the kubeconfig's token),`);
