@@ -95,7 +95,8 @@ test('SQLite: no Secret plaintext in state.db or its WAL; rotate-key online and 
   await c.stop();
   const off = skiff(['secrets', 'rotate-key', '--data-dir', c.dataDir]);
   assert.equal(off.code, 0, off.out);
-  assert.match(off.out, /re-encrypted 2 stored value\(s\) with key3 \(offline/);
+  // The test's two Secrets and the bootstrap-token Secret behind DATA_DIR/node-token.
+  assert.match(off.out, /re-encrypted 3 stored value\(s\) with key3 \(offline/);
   assert.match((await rawValue(db, secretKey('marker')))!, /^k8s:enc:aesgcm:v1:key3:/);
   const legacyMarker = `MARKER-${randomBytes(8).toString('hex')}`;
   {

@@ -21,7 +21,7 @@ kind: Policy
 omitStages: [RequestReceived]
 rules:
 - level: None
-  users: [system:kube-controller-manager]
+  users: [system:kube-controller-manager, system:serviceaccount:kube-system:service-account-controller]
 - level: Metadata
   verbs: [create, update, patch, delete, deletecollection]
 `);
@@ -103,7 +103,7 @@ test('audit: kubectl create is a Metadata event with user and objectRef; denials
   const ev = (await eventually(() => events().find((e) => e.verb === 'create' && e.objectRef?.resource === 'configmaps' && e.objectRef?.name === 'audited'), 10_000, 'the audit event of kubectl create'))!;
   assert.equal(ev.level, 'Metadata');
   assert.equal(ev.stage, 'ResponseComplete');
-  assert.equal(ev.user.username, 'admin');
+  assert.equal(ev.user.username, 'kubernetes-admin');
   assert.ok(ev.user.groups.includes('system:masters'));
   assert.deepEqual(ev.sourceIPs, ['127.0.0.1']);
   assert.match(ev.userAgent, /^kubectl\//);
@@ -116,7 +116,7 @@ test('audit: kubectl create is a Metadata event with user and objectRef; denials
   assert.equal(denied.annotations[`${P}/enforce-policy`], 'restricted:latest');
   // The controllers are busy (a new namespace gets its default ServiceAccount) but silenced by the policy.
   await eventually(() => c.kubectl(['get', 'serviceaccount', 'default', '-n', 'w']).code === 0 || undefined, 20_000, 'the default ServiceAccount');
-  assert.deepEqual(events().filter((e) => e.user?.username === 'system:kube-controller-manager'), []);
+  assert.deepEqual(events().filter((e) => ['system:kube-controller-manager', 'system:serviceaccount:kube-system:service-account-controller'].includes(e.user?.username)), []);
   assert.ok(!events().some((e) => e.objectRef?.resource === 'serviceaccounts' && e.objectRef?.namespace === 'w'), 'the controllers\' write is not logged');
   assert.ok(!events().some((e) => e.verb === 'get' || e.verb === 'list' || e.verb === 'watch'), 'reads are not logged');
 });

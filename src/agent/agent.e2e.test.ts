@@ -199,7 +199,13 @@ test('pods: run, status, config, probes, restarts, OOM, images, streams, deletio
   await client.patch(CONFIGMAPS, 'default', 'cfg', 'merge', { data: { greeting: 'bonjour' } });
 
   // Streams: logs, exec (v5 and v4), port-forward (WebSocket and SPDY).
-  const logs = await agentGet('/containerLogs/default/crash/c?tailLines=1');
+  // The crash container restarts every second or so: right after a restart its new log is
+  // still empty, as a kubelet's is, so ask again until this instance has printed.
+  let logs = await agentGet('/containerLogs/default/crash/c?tailLines=1');
+  for (let i = 0; i < 50 && logs.body === ''; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    logs = await agentGet('/containerLogs/default/crash/c?tailLines=1');
+  }
   assert.equal(logs.status, 200);
   assert.equal(logs.body, 'crashing\n');
   const ts = await agentGet('/containerLogs/default/crash/c?timestamps=true&tailLines=1');
