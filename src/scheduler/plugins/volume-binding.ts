@@ -110,6 +110,8 @@ class PodVolumes implements StateData {
     readonly bound: PersistentVolume[],
     readonly missingVolume: boolean,
     readonly unbound: Unbound[],
+    /** Volumes free to bind (no claimRef), listed once per cycle rather than per node. */
+    readonly free: readonly PersistentVolume[],
   ) {}
 
   clone(): StateData {
@@ -122,7 +124,7 @@ class PodVolumes implements StateData {
  * admit the node; every unbound claim needs a distinct Available volume admitting it, or a
  * class that can provision there.
  */
-export function findPodVolumes(state: PodVolumes, node: NodeView, volumes: () => readonly PersistentVolume[]): string[] {
+function findPodVolumes(state: PodVolumes, node: NodeView): string[] {
   const reasons: string[] = [];
   if (state.missingVolume) reasons.push(ERR_REASON_PV_NOT_EXIST);
   for (const pv of state.bound) {
@@ -141,7 +143,7 @@ export function findPodVolumes(state: PodVolumes, node: NodeView, volumes: () =>
         ok = false;
         break;
       }
-      const pv = findMatchingVolume(claim, volumes(), (v) => !chosen.has(v) && !v.spec?.claimRef && volumeAdmitsNode(v, node));
+      const pv = findMatchingVolume(claim, state.free, (v) => !chosen.has(v) && volumeAdmitsNode(v, node));
       if (pv) {
         chosen.add(pv);
         continue;
@@ -183,14 +185,15 @@ export class VolumeBinding implements PreFilterPlugin, FilterPlugin, EnqueueExte
       if (cls?.volumeBindingMode !== 'WaitForFirstConsumer') return Status.unresolvable(NAME, ERR_UNBOUND_IMMEDIATE_PVC);
       unbound.push({ claim, cls });
     }
-    state.write(STATE_KEY, new PodVolumes(bound, missingVolume, unbound));
+    const free = unbound.length > 0 ? this.storage.volumes().filter((v) => !v.spec?.claimRef) : [];
+    state.write(STATE_KEY, new PodVolumes(bound, missingVolume, unbound, free));
     return null;
   }
 
   filter(state: CycleState, _pod: PodInfo, nodeInfo: NodeInfo): Result {
     const pv = state.read<PodVolumes>(STATE_KEY);
     if (!pv) return null;
-    const reasons = findPodVolumes(pv, nodeInfo, () => this.storage.volumes());
+    const reasons = findPodVolumes(pv, nodeInfo);
     return reasons.length === 0 ? null : Status.unresolvable(NAME, ...reasons);
   }
 
