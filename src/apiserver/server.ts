@@ -37,6 +37,7 @@ import type { ApiRequest } from './request.js';
 import { NodeProxy } from './node-proxy.js';
 import { defaultTolerationsAdmission } from './admission/default-tolerations.js';
 import { priorityAdmission, SYSTEM_PRIORITY_CLASSES } from './admission/priority.js';
+import { limitRangeAdmission } from './admission/limit-range.js';
 import type { Authorizer } from './authz/types.js';
 import { AuthorizerChain } from './authz/chain.js';
 import { RbacAuthorizer } from './authz/rbac.js';
@@ -114,6 +115,7 @@ export class ApiServer {
     this.storage.addAdmission(serviceIpAdmission(this.cache, this.registry.byKind('', 'Service')!, { serviceCidr }));
     this.storage.addAdmission(priorityAdmission(this.cache, this.registry));
     this.storage.addAdmission(defaultTolerationsAdmission());
+    this.storage.addAdmission(limitRangeAdmission(this.cache, this.registry));
     this.storage.addAdmission(serviceAccountAdmission({ cache: this.cache, registry: this.registry, requireServiceAccount: opts.requireServiceAccount ?? false }));
     this.storage.addAdmission(nodeRestrictionAdmission({ cache: this.cache, registry: this.registry }));
     this.storage.addAdmission(csrAdmission());

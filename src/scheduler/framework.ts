@@ -3,7 +3,8 @@
  * each extension point, the per-cycle state, statuses with reasons, and the runner
  * that filters nodes, scores the feasible ones and explains failures.
  */
-import type { Pod } from 'kubernetes-types/core/v1.js';
+import type { PersistentVolume, PersistentVolumeClaim, Pod } from 'kubernetes-types/core/v1.js';
+import type { StorageClass } from 'kubernetes-types/storage/v1.js';
 import type { NodeInfo, PodInfo } from './node-info.js';
 import type { DomainCount, PlacedTerm, PlacedTermKind, PodCountQuery } from './pod-count-index.js';
 
@@ -94,7 +95,7 @@ export const ActionType = {
 (ActionType as { All: number }).All = ActionType.Add | ActionType.Delete | ActionType.Update;
 
 /** 'Pod' events concern pods other than the one being queued (normally assigned pods). */
-export type EventResource = 'Node' | 'Pod' | 'Namespace' | '*';
+export type EventResource = 'Node' | 'Pod' | 'Namespace' | 'PersistentVolumeClaim' | 'PersistentVolume' | 'StorageClass' | '*';
 
 export interface ClusterEvent {
   resource: EventResource;
@@ -140,6 +141,20 @@ export interface NodeLister {
   /** The distinct (anti-)affinity terms of one kind carried by placed pods, with pods per domain. */
   termsOfPlacedPods(kind: PlacedTermKind): Iterable<PlacedTerm>;
 }
+
+/**
+ * The storage objects volume plugins look at (upstream: the PVC, PV and StorageClass listers
+ * of the informer factory). The scheduler host backs it with informers.
+ */
+export interface StorageLister {
+  claim(namespace: string, name: string): PersistentVolumeClaim | undefined;
+  volume(name: string): PersistentVolume | undefined;
+  volumes(): readonly PersistentVolume[];
+  storageClass(name: string): StorageClass | undefined;
+}
+
+/** A lister with no storage objects (schedulers run without informers, e.g. in tests). */
+export const NO_STORAGE: StorageLister = { claim: () => undefined, volume: () => undefined, volumes: () => [], storageClass: () => undefined };
 
 export interface Plugin {
   readonly name: string;
@@ -239,6 +254,7 @@ export interface Nominator {
 export interface Handle {
   readonly snapshot: NodeLister;
   readonly nominator: Nominator;
+  readonly storage: StorageLister;
   runFilterPlugins(state: CycleState, pod: PodInfo, nodeInfo: NodeInfo): Result;
   runFilterPluginsWithNominatedPods(state: CycleState, pod: PodInfo, nodeInfo: NodeInfo): Result;
   runPreFilterExtensionAddPod(state: CycleState, pod: PodInfo, podToAdd: PodInfo, nodeInfo: NodeInfo): Result;
@@ -341,6 +357,8 @@ export type ScheduleOutcome =
 export interface FrameworkOptions {
   snapshot: NodeLister;
   nominator?: Nominator;
+  /** Claims, volumes and classes for the volume plugins; none when absent. */
+  storage?: StorageLister;
   /** Enabled plugins in extension-point order (filters run in this order). */
   plugins: PluginConfig[];
   registry: Registry;
@@ -356,6 +374,7 @@ const NO_NOMINATED: Nominator = { nominatedPodsForNode: () => [] };
 export class Framework implements Handle {
   readonly snapshot: NodeLister;
   readonly nominator: Nominator;
+  readonly storage: StorageLister;
   readonly plugins: Plugin[] = [];
   readonly preFilterPlugins: PreFilterPlugin[] = [];
   readonly filterPlugins: FilterPlugin[] = [];
@@ -371,6 +390,7 @@ export class Framework implements Handle {
   constructor(opts: FrameworkOptions) {
     this.snapshot = opts.snapshot;
     this.nominator = opts.nominator ?? NO_NOMINATED;
+    this.storage = opts.storage ?? NO_STORAGE;
     this.percentageOfNodesToScore = opts.percentageOfNodesToScore;
     this.random = opts.random ?? Math.random;
     for (const cfg of opts.plugins) {

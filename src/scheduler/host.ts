@@ -2,12 +2,14 @@
  * Runs the scheduler as an API client (the one rule): informers on Nodes and Pods feed it, and
  * its decisions go back through pods/binding, pod status and Events.
  */
-import type { Pod, Node } from 'kubernetes-types/core/v1.js';
+import type { PersistentVolume, PersistentVolumeClaim, Pod, Node } from 'kubernetes-types/core/v1.js';
+import type { StorageClass } from 'kubernetes-types/storage/v1.js';
 import { isReason } from '../api/errors.js';
 import { Informer, type SharedInformerFactory } from '../client/informer.js';
-import { NAMESPACES, NODES, PODS } from '../client/resources.js';
+import { NAMESPACES, NODES, PERSISTENT_VOLUME_CLAIMS, PERSISTENT_VOLUMES, PODS, STORAGE_CLASSES } from '../client/resources.js';
 import { Recorder } from '../client/events.js';
 import type { Client, KObject } from '../client/types.js';
+import { ActionType, type StorageLister } from './framework.js';
 import { Scheduler, type SchedulerHost, type SchedulerOptions } from './scheduler.js';
 import { rfc3339 } from '../util/clock.js';
 
@@ -65,12 +67,28 @@ export function apiSchedulerHost(client: Client, schedulerName = 'default-schedu
  * same caches as the controllers instead of keeping its own copy of every pod and node.
  */
 export async function startScheduler(client: Client, opts: SchedulerOptions = {}, shared?: SharedInformerFactory): Promise<RunningScheduler> {
-  const scheduler = new Scheduler(apiSchedulerHost(client, opts.schedulerName), opts);
   const informer = (ref: typeof NODES) => (shared ? shared.informerFor<KObject>(ref) : new Informer<KObject>(client, ref));
   const nodes = informer(NODES);
   const pods = informer(PODS);
   const namespaces = informer(NAMESPACES);
+  const claims = informer(PERSISTENT_VOLUME_CLAIMS);
+  const volumes = informer(PERSISTENT_VOLUMES);
+  const classes = informer(STORAGE_CLASSES);
+  const storage: StorageLister = {
+    claim: (ns, name) => claims.get(ns, name) as PersistentVolumeClaim | undefined,
+    volume: (name) => volumes.get(undefined, name) as PersistentVolume | undefined,
+    volumes: () => volumes.list() as PersistentVolume[],
+    storageClass: (name) => classes.get(undefined, name) as StorageClass | undefined,
+  };
+  const scheduler = new Scheduler(apiSchedulerHost(client, opts.schedulerName), { storage, ...opts });
   const handlers: { remove(): void }[] = [];
+  for (const [inf, resource] of [[claims, 'PersistentVolumeClaim'], [volumes, 'PersistentVolume'], [classes, 'StorageClass']] as const) {
+    handlers.push(inf.addEventHandler({
+      onAdd: (o) => scheduler.storageChanged(resource, ActionType.Add, undefined, o),
+      onUpdate: (o, n) => scheduler.storageChanged(resource, ActionType.Update, o, n),
+      onDelete: (o) => scheduler.storageChanged(resource, ActionType.Delete, o, undefined),
+    }));
+  }
   handlers.push(nodes.addEventHandler({
     onAdd: (n) => scheduler.addNode(n as Node),
     onUpdate: (o, n) => scheduler.updateNode(o as Node, n as Node),
@@ -86,9 +104,8 @@ export async function startScheduler(client: Client, opts: SchedulerOptions = {}
     onUpdate: (o, n) => scheduler.updateNamespace?.(o as never, n as never),
     onDelete: (n) => scheduler.deleteNamespace?.(n as never),
   }));
-  nodes.start();
-  namespaces.start();
-  await Promise.all([nodes.waitForSync(), namespaces.waitForSync()]);
+  for (const i of [nodes, namespaces, claims, volumes, classes]) i.start();
+  await Promise.all([nodes, namespaces, claims, volumes, classes].map((i) => i.waitForSync()));
   pods.start();
   await pods.waitForSync();
   scheduler.start();
@@ -97,7 +114,7 @@ export async function startScheduler(client: Client, opts: SchedulerOptions = {}
     async stop() {
       for (const h of handlers) h.remove();
       // Shared informers belong to their factory; only our own are stopped here.
-      if (!shared) for (const i of [pods, nodes, namespaces]) i.stop();
+      if (!shared) for (const i of [pods, nodes, namespaces, claims, volumes, classes]) i.stop();
       await scheduler.stop();
     },
   };

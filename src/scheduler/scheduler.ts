@@ -15,6 +15,7 @@ import {
   type ClusterEvent,
   type PluginConfig,
   type Registry,
+  type StorageLister,
 } from './framework.js';
 import { PodInfo } from './node-info.js';
 import { defaultPlugins, inTreeRegistry } from './plugins/registry.js';
@@ -50,6 +51,8 @@ export interface SchedulerOptions {
   /** Out-of-tree plugin factories, merged over the in-tree registry. */
   registry?: Registry;
   clock?: Clock;
+  /** PVCs, PVs and StorageClasses for the volume plugins (the host passes informer-backed listers). */
+  storage?: StorageLister;
   /** Tie-breaking randomness (tests inject a deterministic one). */
   random?: () => number;
   podInitialBackoffMs?: number;
@@ -142,6 +145,7 @@ export class Scheduler {
     this.framework = new Framework({
       snapshot: this.snapshot,
       nominator: this.queue,
+      storage: opts.storage,
       plugins: resolvePlugins(opts.plugins),
       registry: { ...inTreeRegistry, ...(opts.registry ?? {}) },
       percentageOfNodesToScore: opts.percentageOfNodesToScore,
@@ -180,6 +184,14 @@ export class Scheduler {
 
   deleteNamespace(ns: Namespace): void {
     this.snapshot.deleteNamespace(ns);
+  }
+
+  /**
+   * A PersistentVolumeClaim, PersistentVolume or StorageClass changed: pods a volume plugin
+   * rejected may fit now. The caches themselves are read through `storage`.
+   */
+  storageChanged(resource: 'PersistentVolumeClaim' | 'PersistentVolume' | 'StorageClass', action: number, oldObj: unknown, newObj: unknown): void {
+    this.moveOnEvent({ resource, action, label: `${resource}${action === ActionType.Add ? 'Add' : action === ActionType.Delete ? 'Delete' : 'Update'}` }, oldObj, newObj);
   }
 
   /** Whether this scheduler is responsible for an unassigned pod. */

@@ -10,6 +10,8 @@ import { newNodeResourcesFit, NAME as FIT } from './node-resources-fit.js';
 import { newNodeUnschedulable, NAME as UNSCHEDULABLE } from './node-unschedulable.js';
 import { newPodTopologySpread, NAME as SPREAD } from './pod-topology-spread.js';
 import { newTaintToleration, NAME as TAINT } from './taint-toleration.js';
+import { newVolumeBinding, NAME as VOLUME_BINDING } from './volume-binding.js';
+import { newVolumeRestrictions, NAME as VOLUME_RESTRICTIONS } from './volume-restrictions.js';
 
 /** Every in-tree plugin by name. */
 export const inTreeRegistry: Registry = {
@@ -23,10 +25,12 @@ export const inTreeRegistry: Registry = {
   [INTER_POD]: newInterPodAffinity,
   [PREEMPTION]: newDefaultPreemption,
   [BALANCED]: newBalancedAllocation,
+  [VOLUME_RESTRICTIONS]: newVolumeRestrictions,
+  [VOLUME_BINDING]: newVolumeBinding,
 };
 
 /**
- * Upstream's default profile (getDefaultPlugins) minus volume and image plugins, in the
+ * Upstream's default profile (getDefaultPlugins) minus NodeVolumeLimits, VolumeZone and ImageLocality, in the
  * same order, so filters run cheapest-first like upstream and weights match.
  */
 export function defaultPlugins(): PluginConfig[] {
@@ -37,6 +41,8 @@ export function defaultPlugins(): PluginConfig[] {
     { name: NODE_AFFINITY, weight: 2 },
     { name: NODE_PORTS },
     { name: FIT, weight: 1 },
+    { name: VOLUME_RESTRICTIONS },
+    { name: VOLUME_BINDING },
     { name: SPREAD, weight: 2 },
     { name: INTER_POD, weight: 2 },
     { name: PREEMPTION },

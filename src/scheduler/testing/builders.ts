@@ -1,5 +1,18 @@
 /** Builders and a recording host for scheduler tests and benchmarks. */
-import type { Affinity, Container, Node, Pod, Taint, Toleration, TopologySpreadConstraint } from 'kubernetes-types/core/v1.js';
+import type {
+  Affinity,
+  Container,
+  Node,
+  PersistentVolume,
+  PersistentVolumeClaim,
+  Pod,
+  Taint,
+  Toleration,
+  TopologySpreadConstraint,
+  Volume,
+} from 'kubernetes-types/core/v1.js';
+import type { StorageClass } from 'kubernetes-types/storage/v1.js';
+import type { StorageLister } from '../framework.js';
 import type { Scheduler, SchedulerHost } from '../scheduler.js';
 
 export interface NodeSpec {
@@ -44,6 +57,9 @@ export interface PodSpecLite {
   startTime?: string;
   preemptionPolicy?: string;
   uid?: string;
+  /** Names of claims the pod mounts (persistentVolumeClaim volumes named after them). */
+  claims?: string[];
+  volumes?: Volume[];
 }
 
 /** A one-container pod requesting the given resources. */
@@ -66,6 +82,7 @@ export function makePod(name: string, s: PodSpecLite = {}): Pod {
       affinity: s.affinity,
       topologySpreadConstraints: s.topologySpreadConstraints,
       initContainers: s.initContainers,
+      volumes: s.claims || s.volumes ? [...(s.volumes ?? []), ...(s.claims ?? []).map((c) => ({ name: c, persistentVolumeClaim: { claimName: c } }))] : undefined,
       containers: [
         {
           name: 'c',
@@ -109,5 +126,102 @@ export class RecordingHost implements SchedulerHost {
 
   async nominate(pod: Pod, nodeName: string): Promise<void> {
     this.nominated.set(pod.metadata!.name!, nodeName);
+  }
+}
+
+export interface ClaimSpec {
+  namespace?: string;
+  storageClassName?: string;
+  volumeName?: string;
+  accessModes?: string[];
+  storage?: string;
+  deleting?: boolean;
+  selectedNode?: string;
+}
+
+/** A PersistentVolumeClaim (default: ReadWriteOnce, 1Gi, class `local-path`). */
+export function makeClaim(name: string, s: ClaimSpec = {}): PersistentVolumeClaim {
+  const ns = s.namespace ?? 'default';
+  return {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: {
+      name,
+      namespace: ns,
+      uid: `pvc-${ns}-${name}`,
+      deletionTimestamp: s.deleting ? '2026-01-01T00:00:00Z' : undefined,
+      annotations: s.selectedNode ? { 'volume.kubernetes.io/selected-node': s.selectedNode } : undefined,
+    },
+    spec: {
+      storageClassName: 'storageClassName' in s ? s.storageClassName : 'local-path',
+      volumeName: s.volumeName,
+      accessModes: s.accessModes ?? ['ReadWriteOnce'],
+      resources: { requests: { storage: s.storage ?? '1Gi' } },
+    },
+    status: { phase: s.volumeName ? 'Bound' : 'Pending' },
+  };
+}
+
+export interface VolumeSpec {
+  storageClassName?: string;
+  /** Node the volume is pinned to (required node affinity on kubernetes.io/hostname). */
+  node?: string;
+  storage?: string;
+  accessModes?: string[];
+  /** `<namespace>/<name>` of the claim it is bound to. */
+  claim?: string;
+}
+
+/** A hostPath PersistentVolume, Available unless bound to a claim. */
+export function makeVolume(name: string, s: VolumeSpec = {}): PersistentVolume {
+  const [ns, claim] = s.claim?.split('/') ?? [];
+  return {
+    apiVersion: 'v1',
+    kind: 'PersistentVolume',
+    metadata: { name },
+    spec: {
+      storageClassName: s.storageClassName ?? 'local-path',
+      capacity: { storage: s.storage ?? '1Gi' },
+      accessModes: s.accessModes ?? ['ReadWriteOnce'],
+      hostPath: { path: `/tmp/${name}` },
+      nodeAffinity: s.node ? { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [s.node] }] }] } } : undefined,
+      claimRef: claim ? { kind: 'PersistentVolumeClaim', namespace: ns, name: claim, uid: `pvc-${ns}-${claim}` } : undefined,
+    },
+    status: { phase: claim ? 'Bound' : 'Available' },
+  };
+}
+
+/** A StorageClass (default: WaitForFirstConsumer with a provisioner that can provision anywhere). */
+export function makeClass(name: string, s: Partial<Pick<StorageClass, 'provisioner' | 'volumeBindingMode' | 'allowedTopologies'>> = {}): StorageClass {
+  return {
+    apiVersion: 'storage.k8s.io/v1',
+    kind: 'StorageClass',
+    metadata: { name },
+    provisioner: s.provisioner ?? 'skiff.dev/local-path',
+    volumeBindingMode: s.volumeBindingMode ?? 'WaitForFirstConsumer',
+    allowedTopologies: s.allowedTopologies,
+  };
+}
+
+/** A StorageLister over plain arrays; tests push into them between cycles. */
+export class FakeStorage implements StorageLister {
+  claims: PersistentVolumeClaim[] = [];
+  pvs: PersistentVolume[] = [];
+  classes: StorageClass[] = [];
+
+  claim(namespace: string, name: string): PersistentVolumeClaim | undefined {
+    return this.claims.find((c) => c.metadata?.namespace === namespace && c.metadata?.name === name);
+  }
+
+  volume(name: string): PersistentVolume | undefined {
+    return this.pvs.find((v) => v.metadata?.name === name);
+  }
+
+  volumes(): readonly PersistentVolume[] {
+    return this.pvs;
+  }
+
+  storageClass(name: string): StorageClass | undefined {
+    return this.classes.find((c) => c.metadata?.name === name);
   }
 }
