@@ -13,7 +13,6 @@ import type { KObject } from '../client/types.js';
 import { QueueController, type ReconcileResult } from './base.js';
 import { CidrSet } from './node-ipam-allocator.js';
 import type { Controller, ControllerContext } from './types.js';
-import { copy } from './util.js';
 
 type N = Node & KObject;
 
@@ -70,15 +69,14 @@ export function newNodeIpamController(ctx: ControllerContext, opts: NodeIpamOpti
       recorder.event(node, 'Normal', 'CIDRNotAvailable', `Node ${name} status is now: CIDRNotAvailable`);
       return { requeueAfterMs: EXHAUSTED_RETRY_MS };
     }
-    const next = copy(node) as N;
-    next.spec = { ...next.spec, podCIDR: cidr, podCIDRs: [cidr] };
     try {
-      await client.update(NODES, undefined, next);
+      // A patch (as upstream's PatchNodeCIDRs), so the node lifecycle controller's taint
+      // updates right after registration do not turn every allocation into a conflict.
+      await client.patch(NODES, undefined, name, 'merge', { spec: { podCIDR: cidr, podCIDRs: [cidr] } });
       ctx.log?.(`node-ipam: node ${name} gets pod CIDR ${cidr}`);
     } catch (err) {
       cidrs.release(cidr);
       if (isReason(err, 'NotFound')) return;
-      // Conflict: the cache is behind; the retry sees the newer node (which may have a range by now).
       throw err;
     }
   }
