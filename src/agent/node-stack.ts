@@ -17,10 +17,16 @@ import { pullImage } from '../image/registry/client.js';
 import { ImageStore } from '../image/store.js';
 import { parseCidr, ipToString, nthAddress } from '../api/cidr.js';
 import { Agent, type AgentOptions } from './agent.js';
+import { awaitPodCidr } from './pod-cidr.js';
+import { HostGwRouter } from '../network/host-gw.js';
 
 import type { Obj } from '../api/registry.js';
 
-export interface NodeStackOptions extends Omit<AgentOptions, 'pullImage' | 'serviceAccountToken' | 'clusterDns'> {
+export interface NodeStackOptions extends Omit<AgentOptions, 'pullImage' | 'serviceAccountToken' | 'clusterDns' | 'podCidr'> {
+  /** This node's pod range; without it the node waits for the one the control plane assigns (spec.podCIDR). */
+  podCidr?: string;
+  /** Program routes to the other nodes' pod ranges via their InternalIPs (host-gw); default off. */
+  hostGw?: boolean;
   /** The cluster's service CIDR; the DNS Service gets its 10th address. */
   serviceCidr: string;
   /** Name of this node's nftables table. */
@@ -45,6 +51,10 @@ export interface NodeStack {
   dns?: ClusterDns;
   /** The pod bridge's address: how pods reach this host (DNS, the API server). */
   gatewayIp: string;
+  /** This node's pod range (given, or assigned by the control plane). */
+  podCidr: string;
+  /** The host-gw routes to other nodes, when enabled. */
+  hostGw?: HostGwRouter;
   stop(): Promise<void>;
 }
 
@@ -149,19 +159,22 @@ export async function startNodeStack(opts: NodeStackOptions): Promise<NodeStack>
   const bridge = opts.bridge ?? 'skiff0';
   const dnsIp = nthAddress(opts.serviceCidr, 10);
   let dns: ClusterDns | undefined;
-  const gw = ensureBridge(bridge, opts.podCidr);
+  const podCidr = opts.podCidr ?? await awaitPodCidr({ client: opts.client, nodeName: opts.nodeName, log });
+  if (!opts.podCidr) log(`node ${opts.nodeName} has pod range ${podCidr}`);
+  const gw = ensureBridge(bridge, podCidr);
   const proxyClient = opts.proxyClient ?? opts.client;
   if (opts.runDns !== false) {
     dns = new ClusterDns({ client: proxyClient, listen: { host: gw, port: 53 }, clusterDomain: opts.clusterDomain, log });
     await dns.start();
     await publishDns(opts.dnsPublisherClient ?? proxyClient, dnsIp, gw, 53);
   }
-  const proxy = new ServiceProxy({ client: proxyClient, tableName: opts.proxyTable, serviceCidr: opts.serviceCidr, masqueradeCidr: opts.podCidr, log });
+  const proxy = new ServiceProxy({ client: proxyClient, tableName: opts.proxyTable, serviceCidr: opts.serviceCidr, masqueradeCidr: podCidr, log });
   await proxy.start();
   const images = ImageStore.open(opts.dataDir);
   const puller = registryPuller(opts.client, images, opts.dataDir, log);
   const agent = await Agent.start({
     ...opts,
+    podCidr,
     clusterDns: dnsIp,
     log,
     pullImage: puller,
@@ -180,12 +193,20 @@ export async function startNodeStack(opts: NodeStackOptions): Promise<NodeStack>
       return tr.status.token as string;
     },
   });
+  let hostGw: HostGwRouter | undefined;
+  if (opts.hostGw) {
+    hostGw = new HostGwRouter({ client: opts.client, nodeName: opts.nodeName, dataDir: opts.dataDir, podCidr, log });
+    await hostGw.start();
+  }
   return {
     agent,
     proxy,
     dns,
     gatewayIp: gw,
+    podCidr,
+    hostGw,
     async stop() {
+      await hostGw?.stop();
       await agent.stop();
       await proxy.stop();
       await dns?.stop();

@@ -1,12 +1,14 @@
 /**
  * `skiff reset`: removes everything a node agent made for one data dir — containers (runc
  * state), mounts under the data dir, network namespaces and the bridge named by its prefix,
- * CNI IPAM state, nftables tables named by the prefix — and the pod/runtime directories.
+ * CNI IPAM state, nftables tables named by the prefix, host-gw routes to other nodes — and
+ * the pod/runtime directories.
  * Images stay (they are data, not state). Safe to run twice and after a crash.
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CniNetwork } from '../network/cni.js';
+import { removeRecordedHostRoutes } from '../network/host-gw.js';
 import { RuncRuntime } from '../runtime/runc.js';
 import { runSync } from '../util/exec.js';
 import { mountsUnder } from './volumes.js';
@@ -73,6 +75,7 @@ export async function resetNode(o: ResetOptions): Promise<void> {
   const netns = run('ip', ['netns', 'list']).out.split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n.startsWith(`${prefix}-`));
   if (netns.length) log(`deleting ${netns.length} network namespace(s)`);
   for (const n of netns) run('ip', ['netns', 'del', n]);
+  await removeRecordedHostRoutes(o.dataDir, (m) => log(`host-gw: ${m}`));
   if (run('ip', ['link', 'show', bridge]).code === 0) {
     log(`deleting bridge ${bridge}`);
     run('ip', ['link', 'del', bridge]);

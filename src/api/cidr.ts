@@ -37,3 +37,19 @@ export function ipToNumber(s: string): number | undefined {
 export function nthAddress(cidr: string, n: number): string {
   return ipToString(parseCidr(cidr).base + n);
 }
+
+/** The `a.b.c.d/p` text of a CIDR. */
+export function cidrToString(c: Cidr): string {
+  return `${ipToString(c.base)}/${c.prefix}`;
+}
+
+/** Whether `inner` lies wholly inside `outer`. */
+export function cidrContains(outer: Cidr, inner: Cidr): boolean {
+  return inner.prefix >= outer.prefix && inner.base >= outer.base && inner.base + inner.size <= outer.base + outer.size;
+}
+
+/** The i-th subnet of prefix `prefix` inside `outer` (0-based), e.g. subnet(10.42.0.0/16, 24, 3) = 10.42.3.0/24. */
+export function subnet(outer: Cidr, prefix: number, i: number): Cidr {
+  const size = 2 ** (32 - prefix);
+  return { base: (outer.base + i * size) >>> 0, size, prefix };
+}

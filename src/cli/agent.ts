@@ -22,7 +22,8 @@ interface AgentFlags {
   nodeIp?: string;
   name: string;
   dataDir: string;
-  podCidr: string;
+  podCidr?: string;
+  overlay: string;
   bridge?: string;
   namePrefix: string;
   serviceCidr: string;
@@ -47,7 +48,8 @@ export function registerAgentCommands(program: Command): void {
     .option('--node-ip <ip>', "the node's InternalIP (default: --address)")
     .option('--name <node>', 'node name', hostname())
     .option('--data-dir <dir>', 'where runtime state, images and pod volumes live', DEFAULT_DATA_DIR)
-    .option('--pod-cidr <cidr>', "this node's pod address range", '10.42.0.0/24')
+    .option('--pod-cidr <cidr>', "this node's pod address range (default: the range the control plane assigns, see skiff server --cluster-cidr)")
+    .option('--overlay <mode>', "how pods reach other nodes' pods: host-gw (routes via the nodes' InternalIPs; nodes share a link) or none", 'host-gw')
     .option('--bridge <name>', 'Linux bridge for the pod network (≤ 15 characters; default skiff0)')
     .option('--name-prefix <prefix>', 'prefix of runc, netns, cgroup and CNI names', 'skiff')
     .option('--service-cidr <cidr>', "the cluster's Service range (the DNS Service is its 10th address)", '10.43.0.0/16')
@@ -59,6 +61,7 @@ export function registerAgentCommands(program: Command): void {
     .option('--reserved-memory <q>', 'memory kept for the system (e.g. 512Mi)')
     .option('--allowed-unsafe-sysctls <list>', 'comma-separated unsafe sysctls (or prefix* patterns) pods may set, e.g. kernel.msg*,net.core.somaxconn')
     .action(async (f: AgentFlags) => {
+      if (f.overlay !== 'host-gw' && f.overlay !== 'none') throw new Error(`skiff agent: --overlay ${JSON.stringify(f.overlay)} is not one of host-gw, none`);
       const token = f.token ?? (f.tokenFile ? readFileSync(f.tokenFile, 'utf8').trim() : undefined);
       const kc = f.kubeconfig ? loadKubeconfig(f.kubeconfig) : undefined;
       const servers = (f.server ?? kc?.server ?? '').split(',').map((s) => s.trim()).filter(Boolean);
@@ -73,12 +76,13 @@ export function registerAgentCommands(program: Command): void {
       const creds = await bootstrapNode(bootstrap);
       // From here on the agent is system:node:NAME: the token or kubeconfig is not used again.
       const transport = new HttpTransport({ server: creds.server, caPem: creds.caPem, certPem: creds.client.certPem, keyPem: creds.client.keyPem });
-      console.error(`skiff agent: joining ${creds.server} as node ${f.name} (data dir ${f.dataDir}, pods ${f.podCidr})`);
+      console.error(`skiff agent: joining ${creds.server} as node ${f.name} (data dir ${f.dataDir}, pods ${f.podCidr ?? 'from the control plane'})`);
       const node = await startNodeStack({
         client: new RestClient(transport),
         nodeName: f.name,
         dataDir: f.dataDir,
         podCidr: f.podCidr,
+        hostGw: f.overlay === 'host-gw',
         bridge: f.bridge,
         namePrefix: f.namePrefix,
         serviceCidr: f.serviceCidr,

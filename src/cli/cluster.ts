@@ -16,6 +16,7 @@ import { randomUUID } from 'node:crypto';
 import type { UserInfo } from '../apiserver/objects.js';
 import { KUBE_CONTROLLER_MANAGER_USER, KUBE_PROXY_USER, KUBE_SCHEDULER_USER, serviceAccountUser } from '../apiserver/authz/component-users.js';
 import { CONTROLLER_ACCOUNTS } from '../apiserver/authz/controller-policy.js';
+import { CidrSet } from '../controllers/node-ipam-allocator.js';
 
 import { DEFAULT_DATA_DIR } from './defaults.js';
 import { dashboardRoutes } from '../dashboard/assets.js';
@@ -35,6 +36,9 @@ export interface ClusterFlags extends SecurityFlags {
   leaderElect?: boolean;
   registryPort: string;
   lbPool: string;
+  /** Node IPAM: the range node pod subnets are assigned from (off when unset). */
+  clusterCidr?: string;
+  nodeCidrMaskSize: string;
   /** Hidden: events kept for watches from a past resourceVersion (tests provoke 410 with a tiny one). */
   watchCacheSize?: string;
   /** Set by `skiff up`: audit writes to DATA_DIR/audit.log unless --audit-log says otherwise. */
@@ -63,6 +67,8 @@ function addCommonFlags(cmd: Command): Command {
     .option('--leader-elect', 'run the scheduler and controllers only while holding their Leases (several servers on one store)')
     .option('--registry-port <port>', "port of the built-in image registry on 127.0.0.1 ('off' to disable, 0 = any)", '5000')
     .option('--lb-pool <cidr>', 'host loopback range for LoadBalancer Services', '127.0.1.0/24')
+    .option('--cluster-cidr <cidr>', 'pod range of the cluster: each node without a pod range gets a subnet of it (default: none, nodes bring their own --pod-cidr)')
+    .option('--node-cidr-mask-size <n>', 'prefix length of the pod subnet each node gets from --cluster-cidr', '24')
     .addOption(new Option('--watch-cache-size <n>', 'events kept for watches from a past resourceVersion').hideHelp());
 }
 
@@ -94,6 +100,8 @@ export interface ControlPlane {
 
 export async function startControlPlane(flags: ClusterFlags): Promise<ControlPlane> {
   const started = Date.now();
+  // A bad range is refused before anything starts (the controller would fail in the background).
+  if (flags.clusterCidr) new CidrSet(flags.clusterCidr, Number(flags.nodeCidrMaskSize));
   const store = flags.store ? await openStore(flags.store) : undefined;
   const server = await ApiServer.start({
     dataDir: flags.dataDir,
@@ -140,6 +148,7 @@ export async function startControlPlane(flags: ClusterFlags): Promise<ControlPla
         nodeMonitorGracePeriodSeconds: Number(flags.nodeMonitorGracePeriod), rootCaPem: server.pki.caCertPem, loadBalancerPool: flags.lbPool,
         legacyTokenSigner: (c) => signLegacyServiceAccountToken(server.pki, c),
         signingCa: { certPem: server.pki.caCertPem, keyPem: server.pki.caKeyPem },
+        clusterCidr: flags.clusterCidr, nodeCidrMaskSize: Number(flags.nodeCidrMaskSize),
       },
       leaderElection: flags.leaderElect ? { identity } : false,
       log: (m) => console.error(`skiff: controllers: ${m}`),

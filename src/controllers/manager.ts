@@ -32,6 +32,7 @@ import { newStatefulSetController } from './statefulset.js';
 import { newPersistentVolumeController } from './persistentvolume.js';
 import { newClusterRoleAggregationController } from './clusterrole-aggregation.js';
 import { newTimelineController } from './timeline.js';
+import { newNodeIpamController } from './node-ipam.js';
 import type { Controller, ControllerContext, ControllerFactory, ControllerOptions } from './types.js';
 
 /** Every controller by name, with its default worker count (upstream --concurrent-* flags). */
@@ -66,6 +67,9 @@ function configuredControllers(options: ControllerOptions): Record<string, { fac
   }
   if (options.rootCaPem && options.legacyTokenSigner) {
     out['serviceaccount-token'] = { factory: (ctx) => newTokensController(ctx, { caPem: options.rootCaPem!, sign: options.legacyTokenSigner! }), workers: 1 };
+  }
+  if (options.clusterCidr) {
+    out['node-ipam'] = { factory: (ctx) => newNodeIpamController(ctx, { clusterCidr: options.clusterCidr!, nodeCidrMaskSize: options.nodeCidrMaskSize }), workers: 1 };
   }
   return out;
 }

@@ -34,6 +34,10 @@ export interface ControllerOptions {
   timelineRetentionSeconds?: number;
   /** Timeline recorder: least time between two writes of one Timeline (1000 ms). */
   timelineCoalesceMs?: number;
+  /** Node IPAM: the range node pod subnets are cut from (upstream --cluster-cidr); without it the controller is off. */
+  clusterCidr?: string;
+  /** Node IPAM: prefix length of each node's pod subnet (upstream --node-cidr-mask-size, 24). */
+  nodeCidrMaskSize?: number;
   /** Controllers to run (default: all), by name. */
   enabled?: readonly string[];
 }

@@ -35,6 +35,7 @@ export const CONTROLLER_ACCOUNTS: Record<string, string> = {
   timeline: 'timeline-controller',
   csrapproving: 'certificate-controller',
   csrsigning: 'certificate-controller',
+  'node-ipam': 'node-ipam-controller',
 };
 
 const certificates = 'certificates.k8s.io';
@@ -157,6 +158,7 @@ const roles: Record<string, BootstrapClusterRole['rules']> = {
     r(['list', 'watch', 'get', 'delete'], core, ['pods']),
     eventsRule(),
   ],
+  'node-ipam-controller': [r(['get', 'list', 'watch', 'update', 'patch'], core, ['nodes']), r(['patch', 'update'], core, ['nodes/status']), eventsRule()],
   'pod-garbage-collector': [r(['list', 'watch', 'delete'], core, ['pods']), r(READ, core, ['nodes']), r('patch', core, ['pods/status'])],
   'replicaset-controller': [
     r(['get', 'list', 'watch', 'update'], [apps, ext], ['replicasets']),
