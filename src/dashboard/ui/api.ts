@@ -58,12 +58,24 @@ function headers(extra: Record<string, string> = {}): Record<string, string> {
 
 /** One API call; resolves with the JSON body, rejects with an {@link ApiError}. */
 export async function api<T = K>(path: string, init: { method?: string; body?: unknown; contentType?: string; signal?: AbortSignal } = {}): Promise<T> {
-  const res = await fetch(path, {
-    method: init.method ?? 'GET',
-    headers: headers(init.body !== undefined ? { 'content-type': init.contentType ?? 'application/json' } : {}),
-    body: init.body === undefined ? undefined : typeof init.body === 'string' ? init.body : JSON.stringify(init.body),
-    signal: init.signal,
-  });
+  const send = () =>
+    fetch(path, {
+      method: init.method ?? 'GET',
+      headers: headers(init.body !== undefined ? { 'content-type': init.contentType ?? 'application/json' } : {}),
+      body: init.body === undefined ? undefined : typeof init.body === 'string' ? init.body : JSON.stringify(init.body),
+      signal: init.signal,
+    });
+  let res: Response;
+  try {
+    res = await send();
+  } catch (err) {
+    // A request the browser dropped before any answer (the network changed under it: a laptop
+    // switching networks, interfaces coming and going) gets one more try; the UI's writes are
+    // whole-object updates and patches to a value, so a repeat that did arrive changes nothing more.
+    if (init.signal?.aborted || !(err instanceof TypeError)) throw err;
+    await new Promise((r) => setTimeout(r, 250));
+    res = await send();
+  }
   if (res.status === 401) onUnauthorized();
   if (!res.ok) throw await errorOf(res);
   return (await res.json()) as T;
