@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { eventually, manifestFile, startCluster, type TestCluster } from './support/cluster.js';
 import { importBusybox, resetDataDir, upIdentity, waitNodeReady, waitPod, type UpIdentity } from './support/e2e.js';
 import { canRunAsRoot, rootOnly } from './support/root.js';
-import { browserSkip, openDashboardBrowser, signIn, type DashboardBrowser } from '../src/dashboard/testing/browser.js';
+import { browserSkip, goto, openDashboardBrowser, signIn, type DashboardBrowser } from '../src/dashboard/testing/browser.js';
 
 const IMG = 'busybox:e2e';
 const skip = rootOnly.skip || browserSkip;
@@ -109,7 +109,7 @@ describe('the dashboard in Chromium', { skip, timeout: 240_000 }, () => {
 
   test('a wrong token is refused; the real one signs in and the node list shows', async () => {
     const { page } = b!;
-    await page.goto(`${c.url}/ui/`);
+    await goto(page, `${c.url}/ui/`);
     await page.fill('#token', 'not-a-token');
     await page.click('button[type=submit]');
     await page.getByText('error: You must be logged in to the server (Unauthorized)').waitFor(WAIT);
@@ -136,14 +136,14 @@ describe('the dashboard in Chromium', { skip, timeout: 240_000 }, () => {
 
   test('a pod that cannot be scheduled says why: Insufficient cpu', async () => {
     const { page } = b!;
-    await page.goto(`${c.url}/ui/#/pods/default/hungry`);
+    await goto(page, `${c.url}/ui/#/pods/default/hungry`);
     await page.locator('table[aria-label=timeline]').getByText(/0\/1 nodes are available: 1 Insufficient cpu/).waitFor(WAIT);
   });
 
   test("a pod's log streams into the page", async () => {
     const { page } = b!;
     await waitPod(c, 'ticker', (p) => p.status?.phase === 'Running', 30_000, 'Running');
-    await page.goto(`${c.url}/ui/#/pods/default/ticker`);
+    await goto(page, `${c.url}/ui/#/pods/default/ticker`);
     const logs = page.locator('pre.logs');
     await logs.getByText(/tick-\d+/).first().waitFor(WAIT);
     const last = async () => Math.max(...[...(await logs.textContent())!.matchAll(/tick-(\d+)/g)].map((m) => Number(m[1])));
@@ -173,7 +173,7 @@ describe('the dashboard in Chromium', { skip, timeout: 240_000 }, () => {
 
   test('scaling a Deployment from the page changes its ReplicaSet', async () => {
     const { page } = b!;
-    await page.goto(`${c.url}/ui/#/workloads/deployments/default/web`);
+    await goto(page, `${c.url}/ui/#/workloads/deployments/default/web`);
     await page.locator('table[aria-label=replicasets]').getByText(/^web-/).waitFor(WAIT);
     await page.getByRole('spinbutton', { name: 'replicas' }).fill('3');
     await page.getByRole('button', { name: 'Scale', exact: true }).click();
@@ -225,7 +225,7 @@ describe('the dashboard in Chromium', { skip, timeout: 240_000 }, () => {
     try {
       await signIn(ro.page, c.url, readerToken);
       // The same page the admin scaled from: the reader sees the object and its ReplicaSets...
-      await ro.page.goto(`${c.url}/ui/#/workloads/deployments/default/web`);
+      await goto(ro.page, `${c.url}/ui/#/workloads/deployments/default/web`);
       await ro.page.locator('table[aria-label=replicasets]').getByText(/^web-/).waitFor(WAIT);
       await ro.page.getByRole('link', { name: 'YAML', exact: true }).waitFor(WAIT);
       // ...and, once the access reviews for them have answered (no), none of the controls RBAC would refuse.
@@ -236,7 +236,7 @@ describe('the dashboard in Chromium', { skip, timeout: 240_000 }, () => {
       }
       assert.equal(await ro.page.getByRole('spinbutton', { name: 'replicas' }).count(), 0);
       // The admin, on the same page, has them: the difference is RBAC, not the page.
-      await b!.page.goto(`${c.url}/ui/#/workloads/deployments/default/web`);
+      await goto(b!.page, `${c.url}/ui/#/workloads/deployments/default/web`);
       await b!.page.getByRole('button', { name: 'Delete', exact: true }).waitFor(WAIT);
     } finally {
       await ro.close();

@@ -43,9 +43,26 @@ export async function openDashboardBrowser(opts: { width?: number; height?: numb
   }
 }
 
+/**
+ * Navigates, trying again when Chromium drops the navigation with ERR_NETWORK_CHANGED: it does
+ * so whenever the host's interfaces change, which other tests on the same machine (bridges,
+ * veths, network namespaces) do at any moment.
+ */
+export async function goto(page: Page, url: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await page.goto(url);
+      return;
+    } catch (err) {
+      if (attempt >= 5 || !/ERR_NETWORK_CHANGED/.test((err as Error).message)) throw err;
+      await page.waitForTimeout(200);
+    }
+  }
+}
+
 /** Signs in on the dashboard at `url` (the API server's base URL) with a bearer token. */
 export async function signIn(page: Page, url: string, token: string): Promise<void> {
-  await page.goto(`${url}/ui/`);
+  await goto(page, `${url}/ui/`);
   await page.fill('#token', token);
   await page.click('button[type=submit]');
   await page.waitForSelector('header nav');
