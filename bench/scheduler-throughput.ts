@@ -7,7 +7,7 @@
  *   affinity  — 5,000 nodes, pods in groups of 100 (label group=i%G) with required pod
  *               anti-affinity on hostname within the group and a zone topology spread
  *               constraint (maxSkew 1, DoNotSchedule) within the group
- * Env/args: SCENARIOS (plain5k,plain1k,affinity), PODS (10000), NODES_LARGE (5000), NODES_SMALL (1000), GROUP (100).
+ * Env/args: SERVER_ARGS (extra `skiff server` flags, e.g. `--disable-controllers timeline`), SCENARIOS (plain5k,plain1k,affinity), PODS (10000), NODES_LARGE (5000), NODES_SMALL (1000), GROUP (100).
  * Prints {"bench":"scheduler-throughput", <scenario>: {pods_per_s, ...}, ...}.
  */
 import { startCluster } from '../test/support/cluster.js';
@@ -34,7 +34,7 @@ function pod(i: number, affinity: boolean): unknown {
 }
 
 async function run(name: string, nodes: number, affinity: boolean): Promise<Record<string, unknown>> {
-  const c = await startCluster({ args: ['--name', `bsched${name}`, '--registry-port', 'off'] });
+  const c = await startCluster({ args: ['--name', `bsched${name}`, '--registry-port', 'off', ...(process.env.SERVER_ARGS?.split(' ').filter(Boolean) ?? [])] });
   let sim: Awaited<ReturnType<typeof startSimProcess>> | undefined;
   try {
     sim = await startSimProcess(c.kubeconfig, ['--nodes', String(nodes), '--prefix', `s${name}-`, '--pods', '110']);

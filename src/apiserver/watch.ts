@@ -32,17 +32,6 @@ export function selectedEventType(e: CacheEvent, match: (o: CacheEvent['current'
   return undefined;
 }
 
-const eventLines = new WeakMap<CachedObject, Map<string, Buffer>>();
-
-/** The watch event line for a cached object as stored, encoded once and shared by every watcher. */
-export function sharedEventLine(type: string, o: CachedObject): Buffer {
-  let byType = eventLines.get(o);
-  if (!byType) eventLines.set(o, (byType = new Map()));
-  let line = byType.get(type);
-  if (!line) byType.set(type, (line = Buffer.from(`{"type":"${type}","object":${o.json}}\n`)));
-  return line;
-}
-
 /** Serves GET ...?watch=true as a streaming response. */
 export function serveWatch(opts: WatchOptions, req: ApiRequest, rp: ResourcePath): ApiResponse {
   const { def } = rp;
@@ -57,11 +46,7 @@ export function serveWatch(opts: WatchOptions, req: ApiRequest, rp: ResourcePath
   const apiVersion = groupVersion(def.group, rp.version);
   const columns = asTable ? JSON.stringify(columnsFor(def)) : '';
 
-  // Watchers of the same resource in its stored version send identical bytes for an event:
-  // encode them once and share the buffer (100 watchers cost one encoding, not 100).
-  const shared = !asTable && !def.conversions?.[rp.version];
-  const encode = (type: string, o: CachedObject): string | Buffer => {
-    if (shared) return sharedEventLine(type, o);
+  const encode = (type: string, o: CachedObject): string => {
     if (asTable) {
       const row = rowFor(def, inRequestedVersion(rp, o.obj), opts.now(), include);
       return `{"type":"${type}","object":{"kind":"Table","apiVersion":"meta.k8s.io/v1","metadata":{"resourceVersion":"${o.rv}"},"columnDefinitions":${columns},"rows":[${JSON.stringify(row)}]}}\n`;

@@ -33,6 +33,7 @@ export interface ClusterFlags extends SecurityFlags {
   nodeMonitorGracePeriod: string;
   podEvictionTimeout?: string;
   controllers: boolean;
+  disableControllers?: string;
   leaderElect?: boolean;
   registryPort: string;
   lbPool: string;
@@ -64,6 +65,7 @@ function addCommonFlags(cmd: Command): Command {
     .option('--store <spec>', 'state store: a sqlite path (default DATA_DIR/state.db), etcd://host:port[,host:port], or memory:')
     .option('--node-monitor-grace-period <s>', 'seconds without a node heartbeat before the node is NotReady', '50')
     .option('--no-controllers', 'run the API server only (no scheduler, no controllers)')
+    .option('--disable-controllers <names>', 'controllers not to run, comma separated (e.g. timeline)')
     .option('--leader-elect', 'run the scheduler and controllers only while holding their Leases (several servers on one store)')
     .option('--registry-port <port>', "port of the built-in image registry on 127.0.0.1 ('off' to disable, 0 = any)", '5000')
     .option('--lb-pool <cidr>', 'host loopback range for LoadBalancer Services', '127.0.1.0/24')
@@ -149,6 +151,7 @@ export async function startControlPlane(flags: ClusterFlags): Promise<ControlPla
         legacyTokenSigner: (c) => signLegacyServiceAccountToken(server.pki, c),
         signingCa: { certPem: server.pki.caCertPem, keyPem: server.pki.caKeyPem },
         clusterCidr: flags.clusterCidr, nodeCidrMaskSize: Number(flags.nodeCidrMaskSize),
+        disabled: flags.disableControllers?.split(',').map((n) => n.trim()).filter(Boolean),
       },
       leaderElection: flags.leaderElect ? { identity } : false,
       log: (m) => console.error(`skiff: controllers: ${m}`),

@@ -133,7 +133,7 @@ export function startControllerManager(opts: ManagerOptions): ControllerManager 
 
   const startAll = () => {
     const all = { ...CONTROLLERS, ...configuredControllers(options) };
-    const names = Object.keys(all).filter((n) => !options.enabled || options.enabled.includes(n));
+    const names = Object.keys(all).filter((n) => (!options.enabled || options.enabled.includes(n)) && !options.disabled?.includes(n));
     controllers = names.map((n) => all[n].factory(opts.clientFor ? { ...ctx, client: opts.clientFor(n) } : ctx));
     runs = controllers.map((c) => c.run(opts.workers?.[c.name] ?? all[c.name]?.workers ?? 1).catch((err) => {
       opts.log?.(`controller ${c.name} failed: ${(err as Error).message}`);

@@ -40,6 +40,8 @@ export interface ControllerOptions {
   nodeCidrMaskSize?: number;
   /** Controllers to run (default: all), by name. */
   enabled?: readonly string[];
+  /** Controllers not to run, by name (kube-controller-manager's `--controllers=*,-name`). */
+  disabled?: readonly string[];
 }
 
 /** Builds an event recorder writing with `source.component` = component. */
