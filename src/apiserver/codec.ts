@@ -9,7 +9,7 @@ import { groupVersion, parseApiVersion, type KObject } from '../api/registry.js'
 import { clone } from '../api/meta.js';
 import { decodeProtobufObject } from './protobuf.js';
 import { checkRequestObject } from './field-validation.js';
-import { jsonResponse, queryBool, type ApiRequest, type ApiResponse } from './request.js';
+import { jsonResponse, queryBool, writeOptionsKind, type ApiRequest, type ApiResponse } from './request.js';
 import type { DeleteOptions } from './objects.js';
 import type { ResourcePath } from './routes.js';
 import type { CachedObject } from './watch-cache.js';
@@ -138,9 +138,6 @@ export function includeObject(req: ApiRequest): IncludeObject {
   return v === 'Object' || v === 'None' ? v : 'Metadata';
 }
 
-/** The options kind upstream names in its 422 for each write method (CreateOptions.meta.k8s.io "" is invalid: …). */
-const OPTIONS_KIND: Record<string, string> = { POST: 'CreateOptions', PUT: 'UpdateOptions', PATCH: 'PatchOptions', DELETE: 'DeleteOptions' };
-
 /**
  * Upstream's ValidateDryRun for a write verb: dryRun is absent or every value is `All`, and
  * anything else is 422 before the verb runs, so a misspelt dry run never becomes a real write.
@@ -148,7 +145,7 @@ const OPTIONS_KIND: Record<string, string> = { POST: 'CreateOptions', PUT: 'Upda
  */
 export function checkDryRun(method: string, values: unknown): boolean {
   if (Array.isArray(values) && values.every((v) => v === 'All')) return values.length > 0;
-  const kind = OPTIONS_KIND[method.toUpperCase()] ?? 'DeleteOptions';
+  const kind = writeOptionsKind(method) ?? 'DeleteOptions';
   throw invalid('meta.k8s.io', kind, '', [fieldErrors.notSupported('dryRun', values, ['All'])]);
 }
 

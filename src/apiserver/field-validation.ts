@@ -11,7 +11,7 @@ import { badRequest, fieldErrors, invalid } from '../api/errors.js';
 import type { KObject, ResourceDef } from '../api/registry.js';
 import { groupVersion } from '../api/registry.js';
 import { kindSchemaName, schemaClosure, type Schema } from './openapi-schemas.js';
-import type { ApiRequest, ApiResponse } from './request.js';
+import { writeOptionsKind, type ApiRequest, type ApiResponse } from './request.js';
 import type { ResourcePath } from './routes.js';
 
 export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
@@ -229,13 +229,12 @@ export function checkerFor(def: ResourceDef, version: string): Checker | null {
 }
 
 const MODES: readonly string[] = ['Ignore', 'Strict', 'Warn'];
-const OPTIONS_KIND: Record<string, string> = { POST: 'CreateOptions', PUT: 'UpdateOptions', PATCH: 'PatchOptions' };
 
 /** The `fieldValidation` query parameter; absent means Warn (upstream's server-side default). */
 export function fieldValidationMode(method: string, value: string | null): FieldValidation {
   if (value === null || value === '') return 'Warn';
   if (MODES.includes(value)) return value as FieldValidation;
-  const kind = OPTIONS_KIND[method.toUpperCase()] ?? 'CreateOptions';
+  const kind = writeOptionsKind(method) ?? 'CreateOptions';
   throw invalid('meta.k8s.io', kind, '', [fieldErrors.notSupported('fieldValidation', value, ['', ...MODES])]);
 }
 

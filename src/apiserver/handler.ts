@@ -19,7 +19,7 @@ import {
 } from './discovery.js';
 import { OpenApi } from './openapi.js';
 import type { ObjectStorage, UserInfo, WriteContext } from './objects.js';
-import { jsonResponse, queryBool, type ApiRequest, type ApiResponse } from './request.js';
+import { jsonResponse, queryBool, writeOptionsKind, type ApiRequest, type ApiResponse } from './request.js';
 import type { AgentTarget, NodeProxy } from './node-proxy.js';
 import { METRICS_GROUP, metricsApiFromNodeProxy, type MetricsApi } from './metrics.js';
 import { checkDryRun, decodeBody, errorResponse } from './codec.js';
@@ -290,9 +290,6 @@ export class ApiHandler {
   }
 }
 
-/** The options kind upstream names in a write's 422, by method (CreateOptions.meta.k8s.io "" is invalid: …). */
-const OPTIONS_KIND: Record<string, string> = { POST: 'CreateOptions', PUT: 'UpdateOptions', PATCH: 'PatchOptions' };
-
 /** Upstream's FieldManagerMaxLength, in bytes. */
 const FIELD_MANAGER_MAX_BYTES = 128;
 
@@ -305,7 +302,8 @@ const NOT_PRINTABLE = /[^\p{L}\p{M}\p{N}\p{P}\p{S} ]/gu;
  * managedFields entry, so a huge or binary one would bloat or corrupt every object it touches.
  */
 function checkFieldManager(method: string, fieldManager: string): void {
-  const kind = OPTIONS_KIND[method];
+  // DeleteOptions carry no field manager.
+  const kind = method === 'DELETE' ? undefined : writeOptionsKind(method);
   if (!kind) return;
   const errs: FieldError[] = [];
   if (Buffer.byteLength(fieldManager) > FIELD_MANAGER_MAX_BYTES) {

@@ -57,3 +57,10 @@ export function queryBool(q: URLSearchParams, name: string): boolean {
   const v = q.get(name);
   return v !== null && /^(true|1)$/i.test(v);
 }
+
+const WRITE_OPTIONS_KIND: Record<string, string> = { POST: 'CreateOptions', PUT: 'UpdateOptions', PATCH: 'PatchOptions', DELETE: 'DeleteOptions' };
+
+/** The options kind upstream names in a write's 422 (`CreateOptions.meta.k8s.io "" is invalid: …`); undefined for reads. */
+export function writeOptionsKind(method: string): string | undefined {
+  return WRITE_OPTIONS_KIND[method.toUpperCase()];
+}

@@ -4,7 +4,8 @@ import type { Node, PersistentVolume, PersistentVolumeClaim, Pod } from 'kuberne
 import type { StorageClass } from 'kubernetes-types/storage/v1.js';
 import { NODES, PERSISTENT_VOLUME_CLAIMS, PERSISTENT_VOLUMES, PODS, STORAGE_CLASSES } from '../client/resources.js';
 import { newPersistentVolumeController } from './persistentvolume.js';
-import { findMatchingVolume, isReleased, volumeMismatch } from './pv-binding.js';
+import { isReleased } from './pv-binding.js';
+import { findMatchingVolume, volumeMismatch } from '../api/storage/volume-matching.js';
 import { harness, type TestClient } from './testing/harness.js';
 
 const pv = (name: string, size: string, extra: Partial<PersistentVolume['spec']> = {}, labels?: Record<string, string>): PersistentVolume => ({

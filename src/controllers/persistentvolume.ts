@@ -20,23 +20,22 @@ import { keyOf, splitKey, type Informer } from '../client/informer.js';
 import { NODES, PERSISTENT_VOLUME_CLAIMS, PERSISTENT_VOLUMES, PODS, STORAGE_CLASSES } from '../client/resources.js';
 import type { KObject } from '../client/types.js';
 import { QueueController, type ReconcileResult } from './base.js';
+import { isPodTerminal } from './endpoints.js';
 import type { Controller, ControllerContext } from './types.js';
 import {
   ANN_BIND_COMPLETED,
   ANN_BOUND_BY_CONTROLLER,
   ANN_NODE_STORAGE_DIR,
-  ANN_SELECTED_NODE,
   ANN_STORAGE_PROVISIONER,
   LOCAL_PATH_PROVISIONER,
   PVC_PROTECTION,
   PV_PROTECTION,
   defaultClassOf,
   defaultStorageClass,
-  findMatchingVolume,
-  isBoundTo,
   isReleased,
   localPathVolume,
 } from './pv-binding.js';
+import { ANN_SELECTED_NODE, findMatchingVolume, isBoundTo } from '../api/storage/volume-matching.js';
 
 type PVC = PersistentVolumeClaim & KObject;
 type PV = PersistentVolume & KObject;
@@ -51,10 +50,6 @@ const ENSURE_DEFAULT_CLASS = 'default-storage-class';
 function claimsOf(pod: Pod): string[] {
   const ns = pod.metadata?.namespace ?? 'default';
   return (pod.spec?.volumes ?? []).flatMap((v) => (v.persistentVolumeClaim ? [`${ns}/${v.persistentVolumeClaim.claimName}`] : []));
-}
-
-function isTerminal(pod: Pod): boolean {
-  return pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
 }
 
 /** Creates the PersistentVolume controller. */
@@ -109,7 +104,7 @@ export function newPersistentVolumeController(ctx: ControllerContext): Controlle
   }
 
   function consumers(claimKey: string): PodObj[] {
-    return pods.byIndex(INDEX_CLAIM, claimKey).filter((p) => !isTerminal(p));
+    return pods.byIndex(INDEX_CLAIM, claimKey).filter((p) => !isPodTerminal(p));
   }
 
   async function syncClaim(key: string): Promise<ReconcileResult> {

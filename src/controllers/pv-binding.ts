@@ -6,17 +6,14 @@
  */
 import type { PersistentVolume, PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
 import type { StorageClass } from 'kubernetes-types/storage/v1.js';
-import { findMatchingVolume, isBoundTo, volumeMismatch } from '../api/storage/volume-matching.js';
-
-// Claim/volume matching lives in api/storage: the scheduler's VolumeBinding plugin decides with it too.
-export { findMatchingVolume, isBoundTo, volumeMismatch };
+// Claim/volume matching (and the selected-node annotation) live in api/storage/volume-matching.ts:
+// the scheduler's VolumeBinding plugin decides with them too.
 
 /** The provisioner name of the built-in dynamic provisioner. */
 export const LOCAL_PATH_PROVISIONER = 'skiff.dev/local-path';
 /** The default StorageClass the control plane keeps, as k3s's `local-path`. */
 export const DEFAULT_STORAGE_CLASS = 'local-path';
 export const ANN_DEFAULT_CLASS = 'storageclass.kubernetes.io/is-default-class';
-export const ANN_SELECTED_NODE = 'volume.kubernetes.io/selected-node';
 export const ANN_BIND_COMPLETED = 'pv.kubernetes.io/bind-completed';
 export const ANN_BOUND_BY_CONTROLLER = 'pv.kubernetes.io/bound-by-controller';
 export const ANN_PROVISIONED_BY = 'pv.kubernetes.io/provisioned-by';

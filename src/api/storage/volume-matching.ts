@@ -17,6 +17,9 @@ function capacityBytes(pv: PersistentVolume): number {
   return c ? Quantity.parse(String(c)).value() : 0;
 }
 
+/** The node a WaitForFirstConsumer claim is provisioned on, set once its first pod is placed. */
+export const ANN_SELECTED_NODE = 'volume.kubernetes.io/selected-node';
+
 /** Whether the volume's claimRef names this claim (uid too, when the ref has one). */
 export function isBoundTo(pv: PersistentVolume, claim: PersistentVolumeClaim): boolean {
   const ref = pv.spec?.claimRef;

@@ -8,7 +8,7 @@
 import type { PersistentVolume, PersistentVolumeClaim, Pod, TopologySelectorTerm } from 'kubernetes-types/core/v1.js';
 import type { StorageClass } from 'kubernetes-types/storage/v1.js';
 import { nodeSelectorMatcher, type NodeMatcher, type NodeView } from '../../api/scheduling/node-affinity.js';
-import { findMatchingVolume } from '../../api/storage/volume-matching.js';
+import { ANN_SELECTED_NODE, findMatchingVolume } from '../../api/storage/volume-matching.js';
 import {
   ActionType,
   Status,
@@ -36,7 +36,6 @@ export const ERR_REASON_PV_NOT_EXIST = 'node(s) unavailable due to one or more p
 export const ERR_UNBOUND_IMMEDIATE_PVC = 'pod has unbound immediate PersistentVolumeClaims';
 /** A provisioner that provisions nothing: only pre-created volumes serve its claims. */
 export const NO_PROVISIONER = 'kubernetes.io/no-provisioner';
-const ANN_SELECTED_NODE = 'volume.kubernetes.io/selected-node';
 
 const STATE_KEY = `PreFilter${NAME}`;
 
